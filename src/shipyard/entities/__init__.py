@@ -1,0 +1,1 @@
+"""Pure data: frozen, slotted dataclasses with no I/O."""

@@ -1,0 +1,1 @@
+"""Ports: the small abstract interfaces every backend implements."""
