@@ -1,0 +1,52 @@
+"""The composition root: the only place that turns Settings into backends and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.config import Settings, load_settings
+from shipyard.stores._registry import load_backend
+from shipyard.stores.artifacts import ArtifactStore
+from shipyard.stores.metadata import MetadataStore
+from shipyard.tracking import TrackingService
+
+
+def build_metadata_store(settings: Settings) -> MetadataStore:
+    uri = settings.tracking_uri if settings.is_remote else settings.resolved_metadata_uri()
+    assert uri is not None
+    store: MetadataStore = load_backend("metadata", uri).from_uri(uri, settings)
+    return store
+
+
+def build_artifact_store(settings: Settings) -> ArtifactStore:
+    uri = settings.tracking_uri if settings.is_remote else settings.resolved_artifact_uri()
+    assert uri is not None
+    store: ArtifactStore = load_backend("artifact", uri).from_uri(uri, settings)
+    return store
+
+
+class Client:
+    """Entry point of the library: ``Client().tracking.search_runs(...)``.
+
+    Pass a `Settings`, or keyword overrides of any setting (``Client(home="/tmp/x")``).
+    """
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings if settings is not None else load_settings(**overrides)
+        self.metadata = build_metadata_store(self.settings)
+        self.artifacts = build_artifact_store(self.settings)
+        self.tracking = TrackingService(self.metadata, self.artifacts, self.settings)
+
+    def close(self) -> None:
+        self.metadata.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.settings.tracking_uri if self.settings.is_remote else (
+            self.settings.resolved_metadata_uri())
+        return f"Client({where!r})"
