@@ -67,3 +67,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[object]:
+    """A Client on embedded defaults in a fresh folder; the fluent API uses it too."""
+    from shipyard.client import Client
+    from shipyard.tracking import _fluent
+
+    _fluent._reset_for_tests()
+    c = Client(home=tmp_path / ".shipyard")
+    _fluent._client = c
+    yield c
+    _fluent._reset_for_tests()
