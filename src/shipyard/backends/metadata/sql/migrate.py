@@ -32,9 +32,18 @@ def alembic_config(engine: Engine) -> object:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
+    """Apply migrations up to ``revision`` (idempotent; safe when processes race: PostgreSQL
+    takes an advisory lock, SQLite a lock file beside the database)."""
     from alembic import command
 
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        import fcntl
+
+        with open(f"{database}.migrate.lock", "w") as lock:  # noqa: PTH123
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            command.upgrade(alembic_config(engine), revision)  # type: ignore[arg-type]
+        return
     command.upgrade(alembic_config(engine), revision)  # type: ignore[arg-type]
 
 
