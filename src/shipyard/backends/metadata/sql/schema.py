@@ -136,3 +136,88 @@ artifacts = Table(
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_id", "path"),
 )
+
+# -- identity: users, API tokens, per-experiment permissions (server auth) ---------------
+users = Table(
+    "users", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(KEY_LEN), nullable=False, unique=True),
+    Column("password_hash", Text),  # scrypt; NULL for token-only users
+    Column("role", String(16), nullable=False),  # viewer | editor | admin
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex, never the token
+    Column("prefix", String(16), nullable=False),  # first characters, for display only
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
+)
+
+experiment_permissions = Table(
+    "experiment_permissions", metadata,
+    Column("experiment_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("permission", String(16), nullable=False),  # read | edit | manage
+    PrimaryKeyConstraint("experiment_id", "user_id"),
+)
+
+# -- audit trail shared by every subsystem (registry alias moves, deletions, ...) -----------
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(KEY_LEN)),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(KEY_LEN), nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),  # JSON: from, to, reason, outcome...
+    Index("ix_audit_events_target", "target_type", "target_id", "at"),
+)
+
+# -- model registry -------------------------------------------------------------------------
+registered_models = Table(
+    "registered_models", metadata,
+    Column("name", String(KEY_LEN), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("created_by", String(KEY_LEN)),
+)
+
+model_versions = Table(
+    "model_versions", metadata,
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", String(32)),
+    Column("artifact_path", String(1024), nullable=False),  # the package folder in the run
+    Column("flavor", String(64), nullable=False),
+    Column("signature", Text, nullable=False, default="{}"),
+    Column("metrics", Text, nullable=False, default="{}"),  # snapshot of the run's metrics
+    Column("tags", Text, nullable=False, default="{}"),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="ready"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(KEY_LEN)),
+    Column("deleted_at", BigInteger),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+model_aliases = Table(
+    "model_aliases", metadata,
+    Column("name", String(KEY_LEN), nullable=False),
+    Column("alias", String(KEY_LEN), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("revision", Integer, nullable=False, default=1),  # optimistic lock for moves
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_by", String(KEY_LEN)),
+    PrimaryKeyConstraint("name", "alias"),
+)
