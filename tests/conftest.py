@@ -69,14 +69,29 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database to copy (migrating each test's database is slow)."""
+    from shipyard.backends.metadata.sql.sqlite import SQLiteMetadataStore
+
+    path = tmp_path_factory.mktemp("template") / "shipyard.db"
+    SQLiteMetadataStore.from_uri(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[object]:
+def client(tmp_path: Path, migrated_sqlite: Path) -> Iterator[object]:
     """A Client on embedded defaults in a fresh folder; the fluent API uses it too."""
+    import shutil
+
     from shipyard.client import Client
     from shipyard.tracking import _fluent
 
     _fluent._reset_for_tests()
-    c = Client(home=tmp_path / ".shipyard")
+    home = tmp_path / ".shipyard"
+    home.mkdir()
+    shutil.copy(migrated_sqlite, home / "shipyard.db")
+    c = Client(home=home)
     _fluent._client = c
     yield c
     _fluent._reset_for_tests()

@@ -25,9 +25,16 @@ def test_fluent_run_logs_and_finishes(client) -> None:
 
 
 def test_exception_marks_run_failed_with_error(client) -> None:
-    with pytest.raises(ZeroDivisionError), shipyard.start_run(experiment="e") as run:
-        shipyard.log_metric("m", 1.0)
-        1 / 0  # noqa: B018
+    def fail() -> None:
+        with shipyard.start_run(experiment="e") as run:
+            runs.append(run)
+            shipyard.log_metric("m", 1.0)
+            1 / 0  # noqa: B018
+
+    runs: list = []
+    with pytest.raises(ZeroDivisionError):
+        fail()
+    run = runs[0]
     got = client.tracking.get_run(run.id)
     assert got.status is RunStatus.FAILED
     assert "ZeroDivisionError" in (got.error or "")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.entities._ids import utc_now
 from shipyard.entities.tracking import Metric, RunStatus
 from shipyard.errors import (
     ArtifactNotFoundError,
@@ -14,7 +15,6 @@ from shipyard.errors import (
     ParamConflictError,
     RunNotFoundError,
 )
-from shipyard.entities._ids import utc_now
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_artifact_paths_cannot_escape_the_run(svc, run, path) -> None:
 
 
 def test_missing_artifact_raises(svc, run) -> None:
-    with pytest.raises(ArtifactNotFoundError, match="nope.txt"):
+    with pytest.raises(ArtifactNotFoundError, match=r"nope\.txt"):
         svc.read_artifact(run.id, "nope.txt")
 
 

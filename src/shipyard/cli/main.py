@@ -43,7 +43,7 @@ class ShipyardGroup(click.Group):
         except Exception as exc:
             from shipyard.errors import ShipyardError
 
-            if not isinstance(exc, ShipyardError) or ctx.obj and ctx.obj.get("debug"):
+            if not isinstance(exc, ShipyardError) or (ctx.obj and ctx.obj.get("debug")):
                 raise
             click.secho(f"Error: {exc.message}", fg="red", err=True)
             if exc.hint:

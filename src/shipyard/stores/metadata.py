@@ -16,7 +16,6 @@ from shipyard.entities.tracking import (
     DatasetInput,
     Experiment,
     Metric,
-    Page,
     ParamValue,
     Run,
     RunContext,
@@ -99,8 +98,8 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def update_run(
         self, run_id: str, *, status: RunStatus | object = UNSET,
-        end_time: datetime | None | object = UNSET, name: str | object = UNSET,
-        description: str | object = UNSET, error: str | None | object = UNSET,
+        end_time: datetime | object | None = UNSET, name: str | object = UNSET,
+        description: str | object = UNSET, error: str | object | None = UNSET,
     ) -> Run:
         """Change the given fields only. Raises `RunNotFoundError`."""
 
@@ -189,5 +188,5 @@ class MetadataStore(ExperimentStore, RunStore, abc.ABC):
     def check(self) -> None:
         """Raise `BackendUnavailableError` if unreachable, `SchemaVersionError` if stale."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""

@@ -8,6 +8,7 @@ raised from the next `flush` (never silently dropped).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -122,7 +123,5 @@ class MetricBuffer:
             if self._heartbeat is not None and (
                     time.monotonic() - self._last_beat >= self._heartbeat_interval):
                 self._last_beat = time.monotonic()
-                try:
+                with contextlib.suppress(Exception):  # a missed heartbeat is not fatal
                     self._heartbeat()
-                except Exception:  # noqa: BLE001, S110 - a missed heartbeat is not fatal
-                    pass

@@ -34,7 +34,7 @@ _active: list[ActiveRun] = []
 
 def get_client() -> Client:
     """The process-wide client built from settings on first use."""
-    global _client  # noqa: PLW0603
+    global _client
     with _lock:
         if _client is None:
             from shipyard.client import Client
@@ -45,7 +45,7 @@ def get_client() -> Client:
 
 def _reset_for_tests() -> None:
     """Forget the global client (tests switch settings between cases)."""
-    global _client, _experiment  # noqa: PLW0603
+    global _client, _experiment
     with _lock:
         while _active:
             _active[-1].end()
@@ -56,7 +56,7 @@ def _reset_for_tests() -> None:
 
 def set_experiment(name: str) -> None:
     """Default experiment of the runs started after this call."""
-    global _experiment  # noqa: PLW0603
+    global _experiment
     get_client().tracking.get_or_create_experiment(name)
     _experiment = name
 
@@ -91,10 +91,7 @@ class ActiveRun:
         """Buffer one point; ``step`` defaults to 0, 1, 2, ... per key."""
         validate_key(key, "metric")
         val = validate_metric_value(key, value)
-        if step is None:
-            step = self._steps.get(key, -1) + 1
-        else:
-            step = validate_step(key, step)
+        step = self._steps.get(key, -1) + 1 if step is None else validate_step(key, step)
         self._steps[key] = max(step, self._steps.get(key, step))
         self.buffer.add(Metric(key=key, value=val, step=step, timestamp=timestamp or utc_now()))
 
@@ -261,7 +258,7 @@ def flush() -> None:
         run.flush()
 
 
-def search_runs(experiments: Sequence[str] | str | None = None, *, filter: str = "",  # noqa: A002
+def search_runs(experiments: Sequence[str] | str | None = None, *, filter: str = "",
                 order_by: Sequence[str] = (), max_results: int = 100,
                 page_token: str | None = None, output: str = "list") -> Any:
     """Search runs; ``output="pandas"`` returns every matching run as a DataFrame."""
@@ -277,7 +274,7 @@ _registered = False
 
 
 def _register_atexit() -> None:
-    global _registered  # noqa: PLW0603
+    global _registered
     if not _registered:
         atexit.register(_at_exit)
         _registered = True
@@ -293,5 +290,5 @@ def _at_exit() -> None:
                 run.end(RunStatus.FAILED, error=err)
             else:
                 run.end(RunStatus.FINISHED)
-        except Exception as exc:  # noqa: BLE001 - nothing else can be done at exit
+        except Exception as exc:
             print(f"shipyard: could not end run {run.id}: {exc}", file=sys.stderr)  # noqa: T201

@@ -34,7 +34,8 @@ def describe_dataframe(frame: Any, *, name: str, context: str | None,
     if not isinstance(frame, pd.DataFrame):
         from shipyard.errors import invalid
 
-        raise invalid("dataset", type(frame).__name__, "a DatasetInput or a pandas DataFrame",
+        msg = "dataset"
+        raise invalid(msg, type(frame).__name__, "a DatasetInput or a pandas DataFrame",
                       where="log_input")
     h = hashlib.sha256()
     h.update(repr(list(map(str, frame.columns))).encode())

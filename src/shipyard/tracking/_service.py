@@ -70,7 +70,8 @@ def _decode_token(token: str | None) -> int:
         msg = f"The page_token {token!r} is not one this server issued."
         raise InvalidArgumentError(msg, hint="pass the next_page_token of a previous page") from exc
     if not isinstance(offset, int) or offset < 0:
-        raise invalid("page_token", token, "a token from a previous page")
+        msg_0 = "page_token"
+        raise invalid(msg_0, token, "a token from a previous page")
     return offset
 
 
@@ -87,7 +88,8 @@ class TrackingService:
     def create_experiment(self, name: str, *, description: str = "",
                           tags: Mapping[str, str] | None = None) -> Experiment:
         if not isinstance(name, str) or not name.strip() or len(name) > 250:
-            raise invalid("name", name, "a non-empty string of at most 250 characters",
+            msg = "name"
+            raise invalid(msg, name, "a non-empty string of at most 250 characters",
                           where="create_experiment")
         clean = {validate_key(k, "tag"): normalize_tag(k, v) for k, v in (tags or {}).items()}
         return self.metadata.create_experiment(name, description=description, tags=clean)
@@ -151,7 +153,8 @@ class TrackingService:
         except ExperimentNotFoundError:
             exp = self.get_or_create_experiment(exp_name)
         if name is not None and (not isinstance(name, str) or len(name) > 250):
-            raise invalid("name", name, "a string of at most 250 characters", where="start_run")
+            msg = "name"
+            raise invalid(msg, name, "a string of at most 250 characters", where="start_run")
         clean_tags = {validate_key(k, "tag"): normalize_tag(k, v)
                       for k, v in (tags or {}).items()}
         ctx = context if context is not None else capture_context()
@@ -169,7 +172,8 @@ class TrackingService:
         try:
             st = RunStatus(status)
         except ValueError:
-            raise invalid("status", status, "one of " + ", ".join(s.value for s in RunStatus),
+            msg = "status"
+            raise invalid(msg, status, "one of " + ", ".join(s.value for s in RunStatus),
                           where="end_run") from None
         return self.metadata.update_run(
             run_id, status=st, end_time=None if st is RunStatus.RUNNING else utc_now(),
@@ -221,7 +225,8 @@ class TrackingService:
         points = list(metrics)
         for m in points:
             if not isinstance(m, Metric):
-                raise invalid("metrics", m, "a sequence of shipyard.Metric", where="log_batch")
+                msg = "metrics"
+                raise invalid(msg, m, "a sequence of shipyard.Metric", where="log_batch")
         clean_params = {validate_key(k, "param"): normalize_param(k, v)
                         for k, v in (params or {}).items()}
         clean_tags = {validate_key(k, "tag"): normalize_tag(k, v)
@@ -274,7 +279,8 @@ class TrackingService:
         """Log one file under ``artifact_path`` (a folder in the run; default: top level)."""
         src = Path(local_path)
         if not src.is_file():
-            raise invalid("local_path", str(local_path), "an existing file",
+            msg = "local_path"
+            raise invalid(msg, str(local_path), "an existing file",
                           where="log_artifact")
         dest = f"{artifact_path.strip('/')}/{src.name}" if artifact_path else src.name
         with src.open("rb") as fh:
@@ -285,7 +291,8 @@ class TrackingService:
         """Log every file under a folder, keeping its layout."""
         root = Path(local_dir)
         if not root.is_dir():
-            raise invalid("local_dir", str(local_dir), "an existing folder",
+            msg = "local_dir"
+            raise invalid(msg, str(local_dir), "an existing folder",
                           where="log_artifacts")
         out = []
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -315,7 +322,8 @@ class TrackingService:
         elif hasattr(figure, "write_html"):
             buf.write(figure.to_html(include_plotlyjs=True).encode())
         else:
-            raise invalid("figure", type(figure).__name__, "a matplotlib or plotly figure",
+            msg = "figure"
+            raise invalid(msg, type(figure).__name__, "a matplotlib or plotly figure",
                           where="log_figure")
         buf.seek(0)
         return self.log_stream(run_id, buf, path)
@@ -323,7 +331,8 @@ class TrackingService:
     def log_table(self, run_id: str, frame: pd.DataFrame, path: str) -> ArtifactInfo:
         """A DataFrame as Parquet (streamed from a temporary file)."""
         if not path.endswith(".parquet"):
-            raise invalid("path", path, "a path ending in '.parquet'", where="log_table")
+            msg = "path"
+            raise invalid(msg, path, "a path ending in '.parquet'", where="log_table")
         with tempfile.TemporaryDirectory() as tmp:
             file = Path(tmp) / "table.parquet"
             frame.to_parquet(file, index=False)
@@ -368,14 +377,15 @@ class TrackingService:
         return [self.get_experiment(n).id for n in names]
 
     def search_runs(
-        self, experiments: Sequence[str] | str | None = None, *, filter: str = "",  # noqa: A002
+        self, experiments: Sequence[str] | str | None = None, *, filter: str = "",
         order_by: Sequence[str] = (), max_results: int = 100, page_token: str | None = None,
         include_deleted: bool = False, deleted_only: bool = False,
     ) -> Page[Run]:
         """Runs matching a filter such as ``metrics.auc > 0.8 and params.model = 'rf'``."""
         if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
                 1 <= max_results <= MAX_RESULTS):
-            raise invalid("max_results", max_results, f"an integer in 1..{MAX_RESULTS}",
+            msg = "max_results"
+            raise invalid(msg, max_results, f"an integer in 1..{MAX_RESULTS}",
                           where="search_runs")
         if isinstance(order_by, str):
             order_by = [order_by]

@@ -37,7 +37,7 @@ class SystemMetricsSampler:
             import pynvml  # type: ignore[import-not-found]
 
             pynvml.nvmlInit()
-        except Exception:  # noqa: BLE001 - no GPU or no NVML: sample CPU only
+        except Exception:
             return None
         return pynvml
 

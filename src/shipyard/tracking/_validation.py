@@ -27,7 +27,8 @@ def validate_key(key: object, kind: str) -> str:
         msg = f"A {kind} key must not be empty. Got {key!r}."
         raise InvalidArgumentError(msg)
     if len(key) > MAX_KEY_LEN:
-        msg = f"A {kind} key must be at most {MAX_KEY_LEN} characters. Got {len(key)}: {key[:40]!r}..."
+        msg = (f"A {kind} key must be at most {MAX_KEY_LEN} characters. "
+               f"Got {len(key)}: {key[:40]!r}...")
         raise InvalidArgumentError(msg)
     if not _KEY_RE.match(key):
         bad = next(ch for ch in key if not _KEY_RE.match(ch))
@@ -66,10 +67,8 @@ def normalize_param(key: str, value: Any) -> ParamValue:
     if value is None or isinstance(value, bool | int | str):
         out: ParamValue = value
     elif isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            out = str(value)  # JSON has no NaN; keep it readable
-        else:
-            out = value
+        # JSON has no NaN or inf: keep them readable as text
+        out = str(value) if math.isnan(value) or math.isinf(value) else value
     else:
         out = str(value)
     if isinstance(out, str) and len(out) > MAX_PARAM_LEN:

@@ -77,11 +77,14 @@ def show(run_id: str, as_json: bool) -> None:
     print_table(f"Run {run.name}", ["field", "value"], [
         ["id", run.id], ["experiment", run.experiment_id], ["status", run.status],
         ["started", run.start_time], ["ended", run.end_time], ["user", ctx.user],
-        ["source", ctx.source], ["git", f"{ctx.git_commit or '-'}{' (dirty)' if ctx.git_dirty else ''}"],
-        ["python", ctx.python_version], ["parent", run.parent_id], ["error", (run.error or "")[-300:]],
+        ["source", ctx.source],
+        ["git", f"{ctx.git_commit or '-'}{' (dirty)' if ctx.git_dirty else ''}"],
+        ["python", ctx.python_version], ["parent", run.parent_id],
+        ["error", (run.error or "")[-300:]],
     ])
     print_table("Params", ["key", "value"], [[k, v] for k, v in sorted(run.params.items())])
-    print_table("Metrics (latest)", ["key", "value"], [[k, v] for k, v in sorted(run.metrics.items())])
+    print_table("Metrics (latest)", ["key", "value"],
+                [[k, v] for k, v in sorted(run.metrics.items())])
     if run.tags:
         print_table("Tags", ["key", "value"], [[k, v] for k, v in sorted(run.tags.items())])
     if inputs:
@@ -152,7 +155,8 @@ def _duration(text: str) -> timedelta:
     if not m:
         from shipyard.errors import invalid
 
-        raise invalid("--older-than", text, "a duration like 30m, 12h or 7d")
+        msg = "--older-than"
+        raise invalid(msg, text, "a duration like 30m, 12h or 7d")
     unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
     return timedelta(**{unit: int(m.group(1))})
 

@@ -120,7 +120,8 @@ class MetadataStoreContract:
         hist = store.get_metric_history(run.id, "loss")
         assert [(m.step, m.value) for m in hist] == [(0, 1.0), (1, 0.5)]
 
-    def test_latest_metric_is_highest_step_not_last_written(self, store: MetadataStore, run) -> None:  # type: ignore[no-untyped-def]
+    def test_latest_metric_is_highest_step_not_last_written(  # type: ignore[no-untyped-def]
+            self, store: MetadataStore, run) -> None:
         store.log_batch(run.id, metrics=[self._m("acc", 0.9, 5)])
         store.log_batch(run.id, metrics=[self._m("acc", 0.1, 2)])
         assert store.get_run(run.id).metrics["acc"] == 0.9
@@ -132,7 +133,8 @@ class MetadataStoreContract:
         assert math.isnan(values[0])
         assert values[1:] == [math.inf, -math.inf]
 
-    def test_param_relog_same_value_is_noop_other_value_conflicts(self, store: MetadataStore, run) -> None:  # type: ignore[no-untyped-def]
+    def test_param_relog_same_value_is_noop_other_value_conflicts(  # type: ignore[no-untyped-def]
+            self, store: MetadataStore, run) -> None:
         store.log_batch(run.id, params={"lr": 0.1})
         store.log_batch(run.id, params={"lr": 0.1})
         with pytest.raises(ParamConflictError, match="lr"):

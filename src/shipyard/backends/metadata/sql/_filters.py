@@ -10,8 +10,10 @@ turns top-level EXISTS into hash semi-joins either way.
 Semantics are two-valued (no SQL NULL leaks into NOT): a comparison matches only runs that
 have a value (a NaN metric fails every comparison except the negated ones, as in Python);
 ``!=``, ``NOT IN`` and ``NOT LIKE`` match runs that have the key but not the value; only
-``IS NULL`` matches runs without the key. LIKE is case-sensitive on every database, with
-``\\`` as its escape character.
+``IS NULL`` matches runs without the key (a param logged as None counts as missing). LIKE is
+case-sensitive on every database (GLOB on SQLite), with ``\\`` as its escape character.
+Ordering puts runs without a value last in both directions; params sort numbers first
+(numerically), then strings.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
         import fcntl
 
-        with open(f"{database}.migrate.lock", "w") as lock:  # noqa: PTH123
+        with open(f"{database}.migrate.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             command.upgrade(alembic_config(engine), revision)  # type: ignore[arg-type]
         return

@@ -36,7 +36,7 @@ def make_sqlite_engine(url: str, *, busy_timeout: float = 60.0) -> Engine:
             try:
                 cur.execute("PRAGMA journal_mode = WAL")
                 break
-            except Exception:  # noqa: BLE001 - sqlite3.OperationalError while another process converts
+            except Exception:
                 time.sleep(0.05 * (attempt + 1))
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")

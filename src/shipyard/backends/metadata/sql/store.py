@@ -306,8 +306,8 @@ class SqlMetadataStore(MetadataStore):
 
     def update_run(
         self, run_id: str, *, status: RunStatus | object = UNSET,
-        end_time: datetime | None | object = UNSET, name: str | object = UNSET,
-        description: str | object = UNSET, error: str | None | object = UNSET,
+        end_time: datetime | object | None = UNSET, name: str | object = UNSET,
+        description: str | object = UNSET, error: str | object | None = UNSET,
     ) -> Run:
         values: dict[str, Any] = {}
         if status is not UNSET:
@@ -468,7 +468,7 @@ class SqlMetadataStore(MetadataStore):
                              created_at=from_ms(r.created_at)) for r in rows]  # type: ignore[arg-type]
 
     def search_runs(
-        self, experiment_ids: Sequence[str], *, filter: Expr | None = None,  # noqa: A002
+        self, experiment_ids: Sequence[str], *, filter: Expr | None = None,
         order_by: Sequence[OrderBy] = (), max_results: int = 100, offset: int = 0,
         include_deleted: bool = False, deleted_only: bool = False,
     ) -> list[Run]:
