@@ -7,16 +7,26 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     ├── ConfigError(ValueError)        names the setting and its SHIPYARD_ variable
     ├── MissingDependencyError(ImportError)  names the extra: pip install 'shipyard[s3]'
     ├── InvalidArgumentError(ValueError)
-    │   └── InvalidFilterError         a malformed search filter; points at the token
+    │   ├── InvalidFilterError         a malformed search filter; points at the token
+    │   ├── SignatureError             model input does not match the signature; .column .value .expected
+    │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown value
     ├── NotFoundError(LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
-    │   └── ArtifactNotFoundError
+    │   ├── ArtifactNotFoundError
+    │   ├── ModelNotFoundError
+    │   ├── ModelVersionNotFoundError
+    │   └── AliasNotFoundError
     ├── AlreadyExistsError
     │   ├── ExperimentAlreadyExistsError
-    │   └── ArtifactAlreadyExistsError
+    │   ├── ArtifactAlreadyExistsError
+    │   └── ModelAlreadyExistsError
     ├── ConflictError                  e.g. re-logging a param with another value
-    │   └── ParamConflictError
+    │   ├── ParamConflictError
+    │   └── AliasConflictError         an alias moved since it was read (optimistic lock)
+    ├── ModelIntegrityError            a model file's hash does not match its manifest / record
+    ├── UntrustedModelError            a pickle-based model from a store that is not trusted
+    ├── PromotionRejectedError         a promotion gate failed; .results holds every rule
     ├── BackendError                   wraps a driver error; keeps __cause__; .backend
     │   ├── BackendUnavailableError    connection refused / timeout; .retryable
     │   └── SchemaVersionError         the database needs `shipyard db upgrade`
@@ -117,6 +127,73 @@ class ConflictError(ShipyardError):
 
 class ParamConflictError(ConflictError):
     code = "param-conflict"
+
+
+class AliasConflictError(ConflictError):
+    code = "alias-conflict"
+    default_hint = "read the alias again and retry; `shipyard models history NAME` shows who moved it"
+
+
+class ModelNotFoundError(NotFoundError):
+    code = "model-not-found"
+    default_hint = "list registered models with `shipyard models list`"
+
+
+class ModelVersionNotFoundError(NotFoundError):
+    code = "model-version-not-found"
+    default_hint = "list versions with `shipyard models versions NAME`"
+
+
+class AliasNotFoundError(NotFoundError):
+    code = "alias-not-found"
+    default_hint = "see the aliases of a model with `shipyard models show NAME`"
+
+
+class ModelAlreadyExistsError(AlreadyExistsError):
+    code = "model-already-exists"
+
+
+class SignatureError(InvalidArgumentError):
+    """Model input that does not match the model's signature.
+
+    ``column`` names the offending column (None for a whole-input problem such as a shape),
+    ``value`` is the offending value and ``expected`` what the signature wants."""
+
+    code = "signature-mismatch"
+
+    def __init__(self, message: str, *, hint: str | None = None, column: str | None = None,
+                 value: object = None, expected: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.column, self.value, self.expected = column, value, expected
+
+
+class InvalidRuleError(InvalidArgumentError):
+    code = "invalid-rule"
+    default_hint = ("write rules like \"metrics.auc >= champion.metrics.auc + 0.005\" "
+                    "(names: metrics.*, params.*, tags.*, champion.*, challenger.*)")
+
+
+class ModelIntegrityError(ShipyardError):
+    code = "model-integrity"
+    default_hint = ("the stored package was changed or corrupted after it was logged; "
+                    "log the model again")
+
+
+class UntrustedModelError(ShipyardError):
+    code = "untrusted-model"
+    default_hint = ("loading it runs code stored with the model: pass trust_pickle=True (or set "
+                    "SHIPYARD_TRUST_PICKLE=true) only if you trust whoever can write that store")
+
+
+class PromotionRejectedError(ShipyardError):
+    """A promotion gate did not hold; ``results`` lists every rule with its values."""
+
+    code = "promotion-rejected"
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 results: list[object] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.results = results or []
 
 
 class BackendError(ShipyardError):
