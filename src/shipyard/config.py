@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     tracking_password: str | None = Field(
         default=None, description="Password for HTTP basic auth against a server."
     )
+    auth: bool = Field(
+        default=False,
+        description="Server only: require users and API tokens (`shipyard server --auth`). "
+        "Off by default, for a laptop.",
+    )
 
     @field_validator("tracking_uri", "metadata_uri", "artifact_uri", mode="after")
     @classmethod

@@ -8,6 +8,7 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     ├── MissingDependencyError(ImportError)  names the extra: pip install 'shipyard[s3]'
     ├── InvalidArgumentError(ValueError)
     │   ├── InvalidFilterError         a malformed search filter; points at the token
+    │   ├── RangeNotSatisfiableError   a byte range outside an artifact (HTTP 416)
     │   ├── SignatureError             model input does not match the signature; .column .value .expected
     │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown value
     ├── NotFoundError(LookupError)
@@ -16,11 +17,14 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── ArtifactNotFoundError
     │   ├── ModelNotFoundError
     │   ├── ModelVersionNotFoundError
-    │   └── AliasNotFoundError
+    │   ├── AliasNotFoundError
+    │   ├── UserNotFoundError
+    │   └── TokenNotFoundError
     ├── AlreadyExistsError
     │   ├── ExperimentAlreadyExistsError
     │   ├── ArtifactAlreadyExistsError
-    │   └── ModelAlreadyExistsError
+    │   ├── ModelAlreadyExistsError
+    │   └── UserAlreadyExistsError
     ├── ConflictError                  e.g. re-logging a param with another value
     │   ├── ParamConflictError
     │   └── AliasConflictError         an alias moved since it was read (optimistic lock)
@@ -30,7 +34,9 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     ├── BackendError                   wraps a driver error; keeps __cause__; .backend
     │   ├── BackendUnavailableError    connection refused / timeout; .retryable
     │   └── SchemaVersionError         the database needs `shipyard db upgrade`
-    └── RemoteError                    a server answered with a code this client does not know
+    ├── RemoteError                    a server answered with a code this client does not know
+    ├── AuthenticationError            no credentials, or wrong ones (server auth)
+    └── PermissionDeniedError          the caller's role or experiment permission forbids it
 
 Classes register themselves by ``code`` (``ShipyardError.registry``) so a client can rebuild
 the right class from a wire error without importing anything the server names.
@@ -220,10 +226,32 @@ class RemoteError(ShipyardError):
 
 class PermissionDeniedError(ShipyardError):
     code = "permission-denied"
+    default_hint = "ask an admin for the role or experiment permission this needs"
 
 
 class AuthenticationError(ShipyardError):
     code = "unauthenticated"
+    default_hint = ("set SHIPYARD_TRACKING_TOKEN (create one with `shipyard tokens create`), or "
+                    "SHIPYARD_TRACKING_USERNAME and SHIPYARD_TRACKING_PASSWORD")
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user-not-found"
+    default_hint = "list users with `shipyard users list`"
+
+
+class UserAlreadyExistsError(AlreadyExistsError):
+    code = "user-already-exists"
+
+
+class TokenNotFoundError(NotFoundError):
+    code = "token-not-found"
+    default_hint = "list tokens with `shipyard tokens list`"
+
+
+class RangeNotSatisfiableError(InvalidArgumentError):
+    code = "range-not-satisfiable"
+    default_hint = "ask for bytes=START-END within the artifact's size (see Content-Length)"
 
 
 def invalid(arg: str, value: object, expected: str, *, where: str = "") -> InvalidArgumentError:

@@ -31,6 +31,7 @@ from shipyard.entities.tracking import (
 )
 from shipyard.errors import (
     ArtifactNotFoundError,
+    ConflictError,
     ExperimentNotFoundError,
     InvalidArgumentError,
     invalid,
@@ -86,13 +87,16 @@ class TrackingService:
 
     # -- experiments ------------------------------------------------------------------
     def create_experiment(self, name: str, *, description: str = "",
-                          tags: Mapping[str, str] | None = None) -> Experiment:
+                          tags: Mapping[str, str] | None = None,
+                          actor: str | None = None) -> Experiment:
+        """``actor`` is recorded as the creator (the server passes the signed-in user)."""
         if not isinstance(name, str) or not name.strip() or len(name) > 250:
             msg = "name"
             raise invalid(msg, name, "a non-empty string of at most 250 characters",
                           where="create_experiment")
         clean = {validate_key(k, "tag"): normalize_tag(k, v) for k, v in (tags or {}).items()}
-        return self.metadata.create_experiment(name, description=description, tags=clean)
+        return self.metadata.create_experiment(name, description=description, tags=clean,
+                                               created_by=actor)
 
     def get_experiment(self, id_or_name: str) -> Experiment:
         """By id, or by exact name."""
@@ -106,13 +110,13 @@ class TrackingService:
             raise ExperimentNotFoundError(
                 msg, hint="list them with `shipyard experiments list`") from None
 
-    def get_or_create_experiment(self, name: str) -> Experiment:
+    def get_or_create_experiment(self, name: str, *, actor: str | None = None) -> Experiment:
         exp = self.metadata.find_experiment_by_name(name)
         if exp is None:
             from shipyard.errors import ExperimentAlreadyExistsError
 
             try:
-                return self.create_experiment(name)
+                return self.create_experiment(name, actor=actor)
             except ExperimentAlreadyExistsError:  # created concurrently by another process
                 exp = self.metadata.find_experiment_by_name(name)
                 assert exp is not None
@@ -145,13 +149,25 @@ class TrackingService:
         self, *, experiment: str | None = None, name: str | None = None,
         parent_id: str | None = None, tags: Mapping[str, Any] | None = None,
         description: str = "", context: RunContext | None = None,
+        experiment_id: str | None = None, start_time: datetime | None = None,
+        actor: str | None = None,
     ) -> Run:
-        """Start a run (status running) in ``experiment`` (name or id; created if missing)."""
-        exp_name = experiment or self.settings.default_experiment
-        try:
-            exp = self.metadata.get_experiment(exp_name)
-        except ExperimentNotFoundError:
-            exp = self.get_or_create_experiment(exp_name)
+        """Start a run (status running) in ``experiment`` (name or id; created if missing),
+        or in the existing experiment ``experiment_id`` (`ExperimentNotFoundError` if none).
+
+        ``actor`` is recorded as the creator (default: the user in ``context``)."""
+        if experiment_id is not None:
+            exp = self.metadata.get_experiment(experiment_id)
+            if exp.lifecycle == "deleted":
+                msg = f"Experiment {exp.name!r} is deleted; runs cannot be added to it."
+                raise InvalidArgumentError(
+                    msg, hint=f"restore it with `shipyard experiments restore {exp.name}`")
+        else:
+            exp_name = experiment or self.settings.default_experiment
+            try:
+                exp = self.metadata.get_experiment(exp_name)
+            except ExperimentNotFoundError:
+                exp = self.get_or_create_experiment(exp_name, actor=actor)
         if name is not None and (not isinstance(name, str) or len(name) > 250):
             msg = "name"
             raise invalid(msg, name, "a string of at most 250 characters", where="start_run")
@@ -159,13 +175,17 @@ class TrackingService:
                       for k, v in (tags or {}).items()}
         ctx = context if context is not None else capture_context()
         return self.metadata.create_run(
-            experiment_id=exp.id, name=name or run_name(), start_time=utc_now(), context=ctx,
-            parent_id=parent_id, description=description, tags=clean_tags,
-            created_by=ctx.user,
+            experiment_id=exp.id, name=name or run_name(), start_time=start_time or utc_now(),
+            context=ctx, parent_id=parent_id, description=description, tags=clean_tags,
+            created_by=actor or ctx.user,
         )
 
     def get_run(self, run_id: str) -> Run:
         return self.metadata.get_run(run_id)
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Runs in the order asked; unknown ids are left out."""
+        return self.metadata.get_runs(list(run_ids))
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, *,
                 error: str | None = None) -> Run:
@@ -180,11 +200,26 @@ class TrackingService:
             error=error if error is not None else UNSET)
 
     def update_run(self, run_id: str, *, name: str | object = UNSET,
-                   description: str | object = UNSET) -> Run:
-        return self.metadata.update_run(run_id, name=name, description=description)
+                   description: str | object = UNSET, status: RunStatus | str | object = UNSET,
+                   end_time: datetime | None | object = UNSET,
+                   error: str | None | object = UNSET) -> Run:
+        """Change only the fields given (`end_run` is the usual way to finish a run)."""
+        if status is not UNSET:
+            try:
+                status = RunStatus(status)  # type: ignore[arg-type]
+            except ValueError:
+                msg = "status"
+                raise invalid(msg, status, "one of " + ", ".join(
+                    s.value for s in RunStatus), where="update_run") from None
+        return self.metadata.update_run(run_id, name=name, description=description,
+                                        status=status, end_time=end_time, error=error)
 
-    def heartbeat(self, run_ids: Sequence[str]) -> None:
-        self.metadata.heartbeat(run_ids, utc_now())
+    def heartbeat(self, run_ids: Sequence[str], *, at: datetime | None = None) -> None:
+        self.metadata.heartbeat(run_ids, at or utc_now())
+
+    def find_stale_runs(self, *, heartbeat_before: datetime) -> list[Run]:
+        """Running runs whose last heartbeat is older than ``heartbeat_before``."""
+        return self.metadata.find_stale_runs(heartbeat_before=heartbeat_before)
 
     def reap_stale_runs(self, *, timeout: timedelta | None = None) -> list[Run]:
         """Mark running runs whose process stopped heart-beating as killed."""
@@ -249,6 +284,14 @@ class TrackingService:
                                          source=source)
         self.metadata.log_inputs(run_id, [dataset])
         return dataset
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record several datasets at once (re-logging one is a no-op)."""
+        for d in datasets:
+            if not isinstance(d, DatasetInput):
+                msg = "datasets"
+                raise invalid(msg, d, "a sequence of DatasetInput", where="log_inputs")
+        self.metadata.log_inputs(run_id, list(datasets))
 
     def list_inputs(self, run_id: str) -> list[DatasetInput]:
         return self.metadata.list_inputs(run_id)
@@ -342,6 +385,25 @@ class TrackingService:
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactInfo]:
         return self.metadata.list_artifacts(run_id, prefix)
 
+    def stat_artifact(self, run_id: str, path: str) -> ArtifactInfo:
+        """The record (size, SHA-256) of one artifact. Raises `ArtifactNotFoundError`."""
+        clean = validate_artifact_path(path)
+        for info in self.metadata.list_artifacts(run_id, clean):
+            if info.path == clean:
+                return info
+        self.metadata.get_run(run_id)  # an unknown run raises RunNotFoundError
+        msg = f"Run {run_id!r} has no artifact {clean!r}."
+        raise ArtifactNotFoundError(msg, hint=f"see `shipyard runs show {run_id}`")
+
+    def delete_artifacts(self, run_id: str, prefix: str = "") -> int:
+        """Remove the stored bytes of a deleted run's artifacts (all, or under ``prefix``);
+        returns how many objects went. `gc` does this before purging the run's records."""
+        run = self.metadata.get_run(run_id)
+        if run.lifecycle != "deleted":
+            msg = f"Run {run_id!r} is not deleted; only a deleted run's artifacts can be removed."
+            raise ConflictError(msg, hint=f"delete it first: `shipyard runs delete {run_id}`")
+        return self.artifacts.delete_prefix(self._key(run, prefix))
+
     def open_artifact(self, run_id: str, path: str, *, start: int = 0,
                       end: int | None = None) -> BinaryIO:
         clean = validate_artifact_path(path)
@@ -379,9 +441,11 @@ class TrackingService:
     def search_runs(
         self, experiments: Sequence[str] | str | None = None, *, filter: str = "",
         order_by: Sequence[str] = (), max_results: int = 100, page_token: str | None = None,
-        include_deleted: bool = False, deleted_only: bool = False,
+        include_deleted: bool = False, deleted_only: bool = False, offset: int | None = None,
     ) -> Page[Run]:
-        """Runs matching a filter such as ``metrics.auc > 0.8 and params.model = 'rf'``."""
+        """Runs matching a filter such as ``metrics.auc > 0.8 and params.model = 'rf'``.
+
+        Pages follow ``next_page_token``; ``offset`` (a position) may be given instead."""
         if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
                 1 <= max_results <= MAX_RESULTS):
             msg = "max_results"
@@ -391,7 +455,11 @@ class TrackingService:
             order_by = [order_by]
         expr = parse_filter(filter)
         order = parse_order_by(order_by)
-        offset = _decode_token(page_token)
+        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)
+                                   or offset < 0):
+            msg = "offset"
+            raise invalid(msg, offset, "an integer >= 0", where="search_runs")
+        offset = _decode_token(page_token) if offset is None else offset
         runs = self.metadata.search_runs(
             self._experiment_ids(experiments), filter=expr, order_by=order,
             max_results=max_results + 1, offset=offset, include_deleted=include_deleted,
@@ -429,6 +497,20 @@ class TrackingService:
 
     def restore_runs(self, run_ids: Sequence[str]) -> None:
         self.metadata.set_runs_deleted(list(run_ids), deleted=False, at=utc_now())
+
+    def list_deleted_runs(self, *, deleted_before: datetime | None = None) -> list[Run]:
+        """Soft-deleted runs (optionally only those deleted before a time)."""
+        return self.metadata.list_deleted_runs(deleted_before=deleted_before)
+
+    def purge_runs(self, run_ids: Sequence[str]) -> None:
+        """Permanently remove runs, their artifacts and everything logged to them."""
+        for run in self.metadata.get_runs(list(run_ids)):
+            self.artifacts.delete_prefix(f"{run.experiment_id}/{run.id}/")
+        self.metadata.purge_runs(list(run_ids))
+
+    def purge_experiment(self, experiment_id: str) -> None:
+        """Permanently remove an experiment that has no runs left (idempotent)."""
+        self.metadata.purge_experiment(experiment_id)
 
     def gc(self, *, older_than: timedelta | None = None) -> list[str]:
         """Permanently remove deleted runs (deleted before now - ``older_than``), their
