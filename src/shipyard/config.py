@@ -109,6 +109,29 @@ class Settings(BaseSettings):
         description="Server only: require users and API tokens (`shipyard server --auth`). "
         "Off by default, for a laptop.",
     )
+    trust_pickle: bool | None = Field(
+        default=None,
+        description="Load pickle-based models (scikit-learn pickle, custom Python models, "
+        "LightGBM wrappers, PyTorch pickle) without trust_pickle=True. Unset: trusted only "
+        "from the embedded artifact store under <home>; anything on S3, another folder or a "
+        "server needs the opt-in.",
+    )
+    webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="URLs that receive a JSON POST on registry events (version created, "
+        "alias moved, ...). From the environment as JSON: '[\"https://ci/hook\"]'.",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature sent in the X-Shipyard-Signature "
+        "header of every webhook (sha256=<hex> of the body).",
+    )
+    webhook_retries: int = Field(
+        default=3, ge=0, description="Retries of a webhook that failed (exponential back-off)."
+    )
+    webhook_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds before one webhook request times out."
+    )
 
     @field_validator("tracking_uri", "metadata_uri", "artifact_uri", mode="after")
     @classmethod
