@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard.config import Settings, load_settings
+from shipyard.models import ModelService
+from shipyard.registry import RegistryService
 from shipyard.stores._registry import load_backend
 from shipyard.stores.artifacts import ArtifactStore
 from shipyard.stores.metadata import MetadataStore
+from shipyard.stores.registry import ModelStore
 from shipyard.tracking import TrackingService
 
 
@@ -36,8 +39,12 @@ class Client:
         self.metadata = build_metadata_store(self.settings)
         self.artifacts = build_artifact_store(self.settings)
         self.tracking = TrackingService(self.metadata, self.artifacts, self.settings)
+        model_store = self.metadata if isinstance(self.metadata, ModelStore) else None
+        self.models = ModelService(self.tracking, self.settings, model_store)
+        self.registry = RegistryService(model_store, self.tracking, self.models, self.settings)
 
     def close(self) -> None:
+        self.registry.close()
         self.metadata.close()
 
     def __enter__(self) -> Client:

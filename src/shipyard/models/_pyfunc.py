@@ -1,0 +1,87 @@
+"""`PyFuncModel`: the one interface every loaded model has, whatever its flavor."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import weakref
+from pathlib import Path
+from typing import Any
+
+from shipyard.errors import InvalidArgumentError
+from shipyard.models._signature import Signature, TensorSpec, validate_input
+from shipyard.models.flavors import Adapter
+
+
+class PyFuncModel:
+    """A loaded model package: ``predict`` (and ``predict_proba`` where the model has it)
+    validate and cast every input against the signature first.
+
+    ``native`` is the flavor's own object (the estimator, booster, module or ONNX graph),
+    ``metadata`` the package manifest, ``signature`` what it takes and returns.
+    """
+
+    def __init__(self, *, adapter: Adapter, signature: Signature | None,
+                 manifest: dict[str, Any], folder: Path, uri: str | None = None,
+                 owns_folder: bool = False) -> None:
+        self._adapter = adapter
+        self._predict = adapter.predict
+        self._wants = adapter.wants
+        self.signature = signature
+        self.metadata = manifest
+        self.folder = folder
+        self.uri = uri
+        self._tensor = signature is not None and isinstance(signature.inputs, TensorSpec)
+        if owns_folder:
+            weakref.finalize(self, shutil.rmtree, str(folder), ignore_errors=True)
+
+    @property
+    def native(self) -> Any:
+        """The underlying object: estimator, booster, torch module, ONNX ModelProto, ..."""
+        return self._adapter.native
+
+    @property
+    def flavor(self) -> str:
+        return str(self.metadata["flavor"])
+
+    @property
+    def has_predict_proba(self) -> bool:
+        return self._adapter.predict_proba is not None
+
+    def _prepare(self, data: Any) -> Any:
+        if self.signature is None:
+            return data
+        x = validate_input(self.signature, data)
+        if self._wants == "array" and not self._tensor:
+            return x.to_numpy()
+        return x
+
+    def predict(self, data: Any) -> Any:
+        """Predictions for ``data`` (DataFrame, dict, list of rows, numpy array or tensor).
+
+        Raises `SignatureError` naming the column, value and expected type on bad input."""
+        return self._predict(self._prepare(data))
+
+    def predict_proba(self, data: Any) -> Any:
+        """Class probabilities, for classifiers that have them."""
+        fn = self._adapter.predict_proba
+        if fn is None:
+            msg = f"This {self.flavor} model has no predict_proba."
+            raise InvalidArgumentError(msg, hint="call predict() instead")
+        return fn(self._prepare(data))
+
+    @property
+    def reference_profile(self) -> dict[str, Any] | None:
+        """Statistics of the training data recorded at logging (see `compute_profile`)."""
+        path = self.folder / "reference_profile.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    @property
+    def input_example(self) -> Any:
+        """The input example stored with the package (DataFrame or array), or None."""
+        from shipyard.models._package import read_example
+
+        return read_example(self.folder)
+
+    def __repr__(self) -> str:
+        return f"<PyFuncModel flavor={self.flavor} uri={self.uri!r}>"
