@@ -66,9 +66,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from shipyard.cli.commands import config, db, experiments, quickstart, runs
+    from shipyard.cli.commands import config, db, experiments, models, quickstart, runs
 
-    for module in (experiments, runs, db, config, quickstart):
+    for module in (experiments, runs, models, db, config, quickstart):
         for command in module.COMMANDS:
             cli.add_command(command)
 
