@@ -221,3 +221,68 @@ model_aliases = Table(
     Column("updated_by", String(KEY_LEN)),
     PrimaryKeyConstraint("name", "alias"),
 )
+
+# -- serving: live model servers register themselves ------------------------------------------
+deployments = Table(
+    "deployments", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", String(1024), nullable=False),
+    Column("models", Text, nullable=False, default="[]"),  # JSON: [{name, version, uri}]
+    Column("host", String(KEY_LEN)),
+    Column("pid", Integer),
+    Column("started_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),
+    Column("stopped_at", BigInteger),
+    Column("stats", Text, nullable=False, default="{}"),  # JSON: latest request/error/latency stats
+)
+
+# -- monitoring: monitors, their results as time series, and alerts ---------------------------
+monitors = Table(
+    "monitors", metadata,
+    Column("name", String(KEY_LEN), primary_key=True),
+    Column("model_uri", String(1024), nullable=False),
+    Column("window_seconds", Integer, nullable=False),
+    Column("rules", Text, nullable=False, default="[]"),  # JSON list of rule strings
+    Column("webhooks", Text, nullable=False, default="[]"),  # JSON list of URLs
+    Column("config", Text, nullable=False, default="{}"),  # JSON: thresholds, columns, cool-down
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("last_window_end", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(KEY_LEN)),
+)
+
+monitor_results = Table(
+    "monitor_results", metadata,
+    Column("monitor", String(KEY_LEN), nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("window_end", BigInteger, nullable=False),
+    Column("computed_at", BigInteger, nullable=False),
+    Column("summary", Text, nullable=False, default="{}"),  # JSON: the whole window's result
+    PrimaryKeyConstraint("monitor", "window_start"),
+)
+
+monitor_values = Table(
+    "monitor_values", metadata,
+    Column("monitor", String(KEY_LEN), nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("key", String(KEY_LEN), nullable=False),  # e.g. drift_share, auc, drift.age.psi
+    Column("value", Float),
+    PrimaryKeyConstraint("monitor", "key", "window_start"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("monitor", String(KEY_LEN), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # firing | resolved
+    Column("value", Float),
+    Column("window_start", BigInteger, nullable=False),
+    Column("window_end", BigInteger, nullable=False),
+    Column("fired_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger),
+    Column("last_notified_at", BigInteger),
+    Column("notifications", Integer, nullable=False, default=0),
+    Column("detail", Text, nullable=False, default="{}"),
+    Index("ix_alerts_monitor_state", "monitor", "state"),
+)
