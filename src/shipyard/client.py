@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from shipyard.auth import AuthService
 from shipyard.config import Settings, load_settings
+from shipyard.errors import ConfigError
 from shipyard.models import ModelService
 from shipyard.registry import RegistryService
 from shipyard.stores._registry import load_backend
 from shipyard.stores.artifacts import ArtifactStore
+from shipyard.stores.identity import IdentityStore
 from shipyard.stores.metadata import MetadataStore
-from shipyard.stores.registry import ModelStore
+from shipyard.stores.registry import AuditStore, ModelStore
 from shipyard.tracking import TrackingService
 
 
@@ -42,6 +46,17 @@ class Client:
         model_store = self.metadata if isinstance(self.metadata, ModelStore) else None
         self.models = ModelService(self.tracking, self.settings, model_store)
         self.registry = RegistryService(model_store, self.tracking, self.models, self.settings)
+
+    @functools.cached_property
+    def auth(self) -> AuthService:
+        """Users, API tokens and access rules, kept in the metadata database (so not
+        available in client mode: manage users on the server host)."""
+        if not isinstance(self.metadata, IdentityStore):
+            msg = f"The {self.metadata.backend_name!r} metadata store keeps no users or tokens."
+            raise ConfigError(msg, hint="run `shipyard users` / `shipyard tokens` on the "
+                                        "server host, against its metadata database")
+        audit = self.metadata if isinstance(self.metadata, AuditStore) else None
+        return AuthService(self.metadata, audit)
 
     def close(self) -> None:
         self.registry.close()

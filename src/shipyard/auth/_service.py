@@ -34,7 +34,7 @@ from shipyard.errors import (
 from shipyard.stores.identity import IdentityStore
 from shipyard.stores.registry import AuditStore
 
-TOKEN_PREFIX = "shp_"
+TOKEN_PREFIX = "shp_"  # noqa: S105 - a public prefix, not a secret
 """Every API token starts with this, so secret scanners and people recognise one."""
 MIN_PASSWORD = 8
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
@@ -57,7 +57,8 @@ def _role(value: Role | str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise invalid("role", value, "one of " + ", ".join(r.value for r in Role)) from None
+        what = "role"
+        raise invalid(what, value, "one of " + ", ".join(r.value for r in Role)) from None
 
 
 def _permission(value: Permission | str) -> Permission:
@@ -65,7 +66,8 @@ def _permission(value: Permission | str) -> Permission:
         return Permission(value)
     except ValueError:
         expected = "one of " + ", ".join(p.value for p in Permission)
-        raise invalid("permission", value, expected) from None
+        what = "permission"
+        raise invalid(what, value, expected) from None
 
 
 class AccessPolicy:
@@ -88,7 +90,8 @@ class AccessPolicy:
 
     def _access_lists(self) -> tuple[set[str], dict[str, Permission]]:
         if self._lists is None:
-            assert self._store is not None and self.user is not None
+            assert self._store is not None
+            assert self.user is not None
             self._lists = self._store.list_private_experiments(self.user.id)
         return self._lists
 
@@ -133,19 +136,23 @@ class AccessPolicy:
 
     def require_role(self, role: Role, what: str) -> None:
         if self.user is not None and self.user.role.rank < role.rank:
-            raise self._deny(f"{what} (needs the {role.value} role)")
+            what = f"{what} (needs the {role.value} role)"
+            raise self._deny(what)
 
     def require_read(self, experiment_id: str) -> None:
         if not self.can_read(experiment_id):
-            raise self._deny(f"read experiment {experiment_id!r}")
+            what = f"read experiment {experiment_id!r}"
+            raise self._deny(what)
 
     def require_write(self, experiment_id: str) -> None:
         if not self.can_write(experiment_id):
-            raise self._deny(f"write to experiment {experiment_id!r}")
+            what = f"write to experiment {experiment_id!r}"
+            raise self._deny(what)
 
     def require_manage(self, experiment_id: str) -> None:
         if not self.can_manage(experiment_id):
-            raise self._deny(f"change who may access experiment {experiment_id!r}")
+            what = f"change who may access experiment {experiment_id!r}"
+            raise self._deny(what)
 
 
 class AuthService:
@@ -163,7 +170,8 @@ class AuthService:
                     password: str | None = None) -> User:
         """Create a user; without a password it can only use API tokens."""
         if not isinstance(username, str) or not _NAME.match(username):
-            raise invalid("username", username, "1..250 letters, digits or '_.@+-'",
+            what = "username"
+            raise invalid(what, username, "1..250 letters, digits or '_.@+-'",
                           where="create_user")
         return self.store.create_user(
             username, role=_role(role), created_at=utc_now(),
@@ -173,7 +181,8 @@ class AuthService:
     def _check(password: str) -> str:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
             shown = "<hidden>" if isinstance(password, str) else password
-            raise invalid("password", shown, f"a string of at least {MIN_PASSWORD} characters")
+            what = "password"
+            raise invalid(what, shown, f"a string of at least {MIN_PASSWORD} characters")
         return password
 
     def get_user(self, username: str) -> User:
@@ -201,7 +210,8 @@ class AuthService:
                      expires_in: timedelta | None = None) -> tuple[ApiToken, str]:
         """A new API token for the user: ``(record, secret)``. The secret is shown once."""
         if not isinstance(name, str) or not name.strip() or len(name) > 250:
-            raise invalid("name", name, "a non-empty string of at most 250 characters",
+            what = "name"
+            raise invalid(what, name, "a non-empty string of at most 250 characters",
                           where="create_token")
         user = self.get_user(username)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -231,12 +241,15 @@ class AuthService:
         token = self.store.find_token_by_hash(hash_token(secret))
         now = utc_now()
         if token is None:
-            raise self._rejected("unknown API token")
+            what = "unknown API token"
+            raise self._rejected(what)
         if not token.is_active(now):
-            raise self._rejected(f"API token {token.prefix}... is revoked or expired")
+            what = f"API token {token.prefix}... is revoked or expired"
+            raise self._rejected(what)
         user = self.store.get_user(token.user_id)
         if user is None or user.disabled:
-            raise self._rejected(f"the user of token {token.prefix}... is disabled")
+            what = f"the user of token {token.prefix}... is disabled"
+            raise self._rejected(what)
         with self._lock:
             last = self._touched.get(token.id)
             due = last is None or now - last >= TOUCH_EVERY
@@ -255,7 +268,8 @@ class AuthService:
         stored = None if user is None else self.store.get_password_hash(user.id)
         if user is None or stored is None:
             verify_password(password, _dummy_hash())  # same cost as a real check
-            raise self._rejected("wrong user name or password")
+            what = "wrong user name or password"
+            raise self._rejected(what)
         key = (user.id, stored, hashlib.sha256(password.encode()).hexdigest())
         with self._lock:
             known = key in self._verified
@@ -263,13 +277,15 @@ class AuthService:
                 self._verified.move_to_end(key)
         if not known:
             if not verify_password(password, stored):
-                raise self._rejected("wrong user name or password")
+                what = "wrong user name or password"
+                raise self._rejected(what)
             with self._lock:
                 self._verified[key] = None
                 while len(self._verified) > _VERIFIED_MAX:
                     self._verified.popitem(last=False)
         if user.disabled:
-            raise self._rejected(f"user {username!r} is disabled")
+            what = f"user {username!r} is disabled"
+            raise self._rejected(what)
         return user
 
     # -- authorization ------------------------------------------------------------------

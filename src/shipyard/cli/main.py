@@ -66,9 +66,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from shipyard.cli.commands import config, db, experiments, models, quickstart, runs
+    from shipyard.cli.commands import (
+        config,
+        db,
+        experiments,
+        models,
+        quickstart,
+        runs,
+        server,
+        users,
+    )
 
-    for module in (experiments, runs, models, db, config, quickstart):
+    for module in (experiments, runs, models, db, config, quickstart, server, users):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -184,6 +184,12 @@ class MetadataStore(ExperimentStore, RunStore, abc.ABC):
         """True when several processes may write at once."""
         return True
 
+    @property
+    def records_artifacts_on_upload(self) -> bool:
+        """True when storing an artifact's bytes also records it (a Shipyard server does),
+        so `record_artifact` is a no-op and records come only from real uploads."""
+        return False
+
     @abc.abstractmethod
     def check(self) -> None:
         """Raise `BackendUnavailableError` if unreachable, `SchemaVersionError` if stale."""

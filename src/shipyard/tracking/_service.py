@@ -110,6 +110,10 @@ class TrackingService:
             raise ExperimentNotFoundError(
                 msg, hint="list them with `shipyard experiments list`") from None
 
+    def find_experiment(self, name: str) -> Experiment | None:
+        """The experiment with exactly this name (deleted ones too), or None."""
+        return self.metadata.find_experiment_by_name(name)
+
     def get_or_create_experiment(self, name: str, *, actor: str | None = None) -> Experiment:
         exp = self.metadata.find_experiment_by_name(name)
         if exp is None:
@@ -201,8 +205,8 @@ class TrackingService:
 
     def update_run(self, run_id: str, *, name: str | object = UNSET,
                    description: str | object = UNSET, status: RunStatus | str | object = UNSET,
-                   end_time: datetime | None | object = UNSET,
-                   error: str | None | object = UNSET) -> Run:
+                   end_time: datetime | object | None = UNSET,
+                   error: str | object | None = UNSET) -> Run:
         """Change only the fields given (`end_run` is the usual way to finish a run)."""
         if status is not UNSET:
             try:
@@ -395,13 +399,19 @@ class TrackingService:
         msg = f"Run {run_id!r} has no artifact {clean!r}."
         raise ArtifactNotFoundError(msg, hint=f"see `shipyard runs show {run_id}`")
 
-    def delete_artifacts(self, run_id: str, prefix: str = "") -> int:
-        """Remove the stored bytes of a deleted run's artifacts (all, or under ``prefix``);
-        returns how many objects went. `gc` does this before purging the run's records."""
+    def delete_artifacts(self, run_id: str, prefix: str = "", *, exact: bool = False) -> int:
+        """Remove the stored bytes of a deleted run's artifacts (all, those under ``prefix``,
+        or with ``exact`` the one at that path); returns how many objects went. `gc` does
+        this before purging the run's records."""
         run = self.metadata.get_run(run_id)
         if run.lifecycle != "deleted":
             msg = f"Run {run_id!r} is not deleted; only a deleted run's artifacts can be removed."
             raise ConflictError(msg, hint=f"delete it first: `shipyard runs delete {run_id}`")
+        if exact:
+            key = self._key(run, validate_artifact_path(prefix))
+            found = self.artifacts.exists(key)
+            self.artifacts.delete(key)
+            return int(found)
         return self.artifacts.delete_prefix(self._key(run, prefix))
 
     def open_artifact(self, run_id: str, path: str, *, start: int = 0,

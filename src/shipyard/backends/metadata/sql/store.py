@@ -19,8 +19,8 @@ from sqlalchemy import exc as sa_exc
 
 from shipyard.backends.metadata.sql import schema as s
 from shipyard.backends.metadata.sql._filters import compile_search
-from shipyard.backends.metadata.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from shipyard.backends.metadata.sql.identity import SqlIdentityMixin
+from shipyard.backends.metadata.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from shipyard.backends.metadata.sql.registry import SqlRegistryMixin
 from shipyard.entities._ids import from_ms, new_id, to_ms, utc_now
 from shipyard.entities.search import Expr, OrderBy

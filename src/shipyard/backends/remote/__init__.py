@@ -1,0 +1,1 @@
+"""Stores that speak to a Shipyard server over HTTP (client mode, ``tracking_uri=http://...``)."""
