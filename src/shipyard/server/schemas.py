@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shipyard.entities.identity import Permission, Role
 from shipyard.entities.tracking import Lifecycle, RunStatus
@@ -99,6 +99,18 @@ class LogBatch(_Body):
     tags: dict[Name, str] = Field(default_factory=dict)
     batch_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
         default=None, description="Idempotency key: a batch sent twice is written once.")
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _int64_params(cls, value: Any) -> Any:
+        """An integer param must fit 64 bits (it would silently become a float otherwise)."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, int) and not isinstance(item, bool) and not (
+                        -INT64 - 1 <= item <= INT64):
+                    msg = f"param {key!r} is an integer outside the 64-bit range"
+                    raise ValueError(msg)
+        return value
 
 
 class LogBatchResult(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import Query, Response
 
 from shipyard.entities._ids import from_ms
 from shipyard.entities.identity import Role
-from shipyard.entities.tracking import DatasetInput, Metric, Page, Run, RunContext
+from shipyard.entities.tracking import DatasetInput, Page, Run, RunContext
 from shipyard.errors import ExperimentNotFoundError, RunNotFoundError
 from shipyard.server.deps import Caller, State, Tracking, audit, require_run
 from shipyard.server.routes._common import api_router, no_content, respond
@@ -189,9 +189,10 @@ def log_batch(run_id: str, body: LogBatch, policy: Caller, tracking: Tracking,
     and answers ``written: false``, so clients can retry safely."""
     policy.require_role(Role.EDITOR, "log to runs")
     require_run(st, policy, run_id, write=True)
-    points = [Metric(key=m.key, value=m.value, step=m.step,
-                     timestamp=from_ms(m.timestamp) if isinstance(m.timestamp, int)  # type: ignore[arg-type]
-                     else m.timestamp) for m in body.metrics]
+    make = tracking.make_metric  # validates key, value and step like the library does
+    points = [make(m.key, m.value, m.step,
+                   from_ms(m.timestamp) if isinstance(m.timestamp, int) else m.timestamp)
+              for m in body.metrics]
     written = tracking.log_batch(run_id, metrics=points, params=body.params, tags=body.tags,
                                  batch_id=body.batch_id)
     if written:
