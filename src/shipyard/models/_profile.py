@@ -1,8 +1,9 @@
 """The reference profile: statistics of the training data that monitoring compares production
 data with.
 
-Per column: count, missing count and rate; for numbers mean, std, min, max, quantiles and a
-fixed-bin histogram (edges + counts, so production data can be binned the same way); for
+Per column: count, missing count and rate; for numbers mean, std, min, max, quantiles, a
+fixed-bin histogram (edges + counts, so production data can be binned the same way) and a
+512-point quantile grid (what monitoring's KS/Wasserstein compare with); for
 categories (strings, booleans) the top-N value frequencies plus an ``__other__`` share. The
 result is plain JSON (NaN becomes null). Everything is vectorised with numpy/pandas.
 """
@@ -16,6 +17,9 @@ PROFILE_VERSION = 1
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 DEFAULT_BINS = 20
 DEFAULT_TOP_N = 20
+GRID_POINTS = 512
+"""Numeric columns also keep quantiles at (i + 0.5) / GRID_POINTS ("grid"): monitoring reads
+them as an equal-weight stand-in for the training sample (KS within 1/(2*512) + 1/n)."""
 MAX_ROWS = 1_000_000
 OTHER = "__other__"
 
@@ -45,6 +49,8 @@ def _numeric(values: Any, *, bins: int) -> dict[str, Any]:
         mean=_num(present.mean()), std=_num(present.std(ddof=1)) if present.size > 1 else 0.0,
         min=lo, max=hi, quantiles={str(q): _num(v) for q, v in zip(QUANTILES, qs, strict=True)},
         histogram={"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+        grid=[float(v) for v in np.quantile(present, (np.arange(GRID_POINTS) + 0.5)
+                                            / GRID_POINTS)],
     )
     return out
 
