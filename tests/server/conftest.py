@@ -95,7 +95,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-PASSWORD = "correct horse battery"  # noqa: S105 - test users only
+PASSWORD = "correct horse battery"
 
 
 @dataclass

@@ -6,9 +6,9 @@ import hashlib
 import os
 
 import pytest
+from tests.server.conftest import ApiClient, err, ok
 
 from shipyard.client import Client
-from tests.server.conftest import ApiClient, err, ok
 
 API = "/api/v1"
 DATA = bytes(range(256)) * 100  # 25,600 bytes

@@ -6,9 +6,9 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.server.conftest import ApiClient, err, ok
 
 from shipyard.entities.tracking import RunStatus
-from tests.server.conftest import ApiClient, err, ok
 
 API = "/api/v1"
 

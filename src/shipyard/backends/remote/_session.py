@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -94,6 +95,9 @@ class RemoteSession:
         if auth is not None:
             http_client.auth = auth
         self.http = http_client
+        # A client nobody closed (e.g. a CLI command's) still closes its sockets when the
+        # stores using it are garbage collected.
+        weakref.finalize(self, http_client.close)
 
     @classmethod
     def from_settings(cls, uri: str, settings: Any) -> RemoteSession:

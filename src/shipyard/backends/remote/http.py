@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -63,6 +65,33 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+_sessions: dict[tuple[str, int], tuple[weakref.ref[Any], weakref.ref[RemoteSession]]] = {}
+_sessions_lock = threading.Lock()
+
+
+def shared_session(uri: str, settings: Settings | None) -> RemoteSession:
+    """One connection pool for the metadata and artifact stores a `Client` builds from the
+    same settings. Held weakly: it closes with the stores (or when they are collected)."""
+    key = (uri.rstrip("/"), id(settings))
+    with _sessions_lock:
+        found = _sessions.get(key)
+        if found is not None and settings is not None and found[0]() is settings:
+            session = found[1]()
+            if session is not None and not session.http.is_closed:
+                return session
+        session = RemoteSession.from_settings(uri, settings)
+        if settings is not None:
+            _sessions[key] = (weakref.ref(settings), weakref.ref(session))
+        return session
+
+
+def _forget(session: RemoteSession) -> None:
+    with _sessions_lock:
+        for key, (_, ref) in list(_sessions.items()):
+            if ref() is session or ref() is None:
+                del _sessions[key]
+
+
 class RemoteMetadataStore(MetadataStore):
     """`MetadataStore` over HTTP. Writes are applied by the server's tracking service, which
     validates them again and records who made them."""
@@ -74,7 +103,7 @@ class RemoteMetadataStore(MetadataStore):
 
     @classmethod
     def from_uri(cls, uri: str, settings: Settings | None = None) -> RemoteMetadataStore:
-        return cls(RemoteSession.from_settings(uri, settings))
+        return cls(shared_session(uri, settings))
 
     @property
     def records_artifacts_on_upload(self) -> bool:
@@ -86,6 +115,7 @@ class RemoteMetadataStore(MetadataStore):
         self.session.request("GET", "/ready")
 
     def close(self) -> None:
+        _forget(self.session)
         self.session.close()
 
     def _get(self, path: str, **params: Any) -> Any:
@@ -266,7 +296,12 @@ class RemoteArtifactStore(ArtifactStore):
 
     @classmethod
     def from_uri(cls, uri: str, settings: Settings | None = None) -> RemoteArtifactStore:
-        return cls(RemoteSession.from_settings(uri, settings))
+        return cls(shared_session(uri, settings))
+
+    def close(self) -> None:
+        """Close the connection pool (shared with the metadata store of the same client)."""
+        _forget(self.session)
+        self.session.close()
 
     @staticmethod
     def _split(key: str) -> tuple[str, str, str]:

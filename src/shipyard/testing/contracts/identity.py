@@ -33,7 +33,8 @@ class IdentityStoreContract:
 
     def test_create_and_find_user(self, store: IdentityStore) -> None:
         name = _name()
-        user = store.create_user(name, role=Role.EDITOR, password_hash="h", created_at=utc_now())
+        user = store.create_user(name, role=Role.EDITOR, password_hash="h",  # noqa: S106
+                                 created_at=utc_now())
         assert (user.username, user.role, user.disabled, user.has_password) == (
             name, Role.EDITOR, False, True)
         assert store.get_user_by_name(name) == user
@@ -53,7 +54,7 @@ class IdentityStoreContract:
         assert store.get_password_hash(user.id) is None
         got = store.update_user(user.id, role=Role.ADMIN)
         assert (got.role, got.has_password) == (Role.ADMIN, False)
-        got = store.update_user(user.id, password_hash="x", disabled=True)
+        got = store.update_user(user.id, password_hash="x", disabled=True)  # noqa: S106
         assert (got.role, got.has_password, got.disabled) == (Role.ADMIN, True, True)
         with pytest.raises(UserNotFoundError):
             store.update_user("0" * 32, role=Role.VIEWER)
