@@ -223,6 +223,8 @@ class ModelService:
             (folder / "data").mkdir()
             saved_flavor, options, native = self._save(model, source, folder / "data",
                                                        format, example, artifacts)
+            if saved_flavor == "pyfunc":  # a loaded copy: load_context has run on it
+                native = get_flavor("pyfunc").load(folder, options, trusted=True)
             signature = self._with_outputs(signature, saved_flavor, options, native, example)
             files = self._write_sidecars(folder, signature, input_example, reference_data)
             module = get_flavor(saved_flavor)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import InvalidArgumentError
-from shipyard.models._signature import Signature, TensorSpec, validate_input
+from shipyard.models._signature import Signature, TensorSpec, validate_input, validate_matrix
 from shipyard.models.flavors import Adapter
 
 
@@ -51,24 +51,35 @@ class PyFuncModel:
     def _prepare(self, data: Any) -> Any:
         if self.signature is None:
             return data
+        if (self._wants == "array" and not self._tensor and getattr(data, "ndim", 0) == 2
+                and type(data).__module__ == "numpy"):
+            fast = validate_matrix(self.signature.inputs, data)  # type: ignore[arg-type]
+            if fast is not None:  # no DataFrame round-trip for a numeric matrix
+                return fast
         x = validate_input(self.signature, data)
         if self._wants == "array" and not self._tensor:
             return x.to_numpy()
         return x
 
-    def predict(self, data: Any) -> Any:
+    def prepare(self, data: Any) -> Any:
+        """Validate and cast ``data`` against the signature into what the flavor's predict
+        takes (a numpy array, a DataFrame, ...); ``predict(x, prepared=True)`` then skips
+        the validation. Raises `SignatureError` like `predict`."""
+        return self._prepare(data)
+
+    def predict(self, data: Any, *, prepared: bool = False) -> Any:
         """Predictions for ``data`` (DataFrame, dict, list of rows, numpy array or tensor).
 
         Raises `SignatureError` naming the column, value and expected type on bad input."""
-        return self._predict(self._prepare(data))
+        return self._predict(data if prepared else self._prepare(data))
 
-    def predict_proba(self, data: Any) -> Any:
+    def predict_proba(self, data: Any, *, prepared: bool = False) -> Any:
         """Class probabilities, for classifiers that have them."""
         fn = self._adapter.predict_proba
         if fn is None:
             msg = f"This {self.flavor} model has no predict_proba."
             raise InvalidArgumentError(msg, hint="call predict() instead")
-        return fn(self._prepare(data))
+        return fn(data if prepared else self._prepare(data))
 
     @property
     def reference_profile(self) -> dict[str, Any] | None:

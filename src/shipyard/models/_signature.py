@@ -359,6 +359,35 @@ def validate_tensor(spec: TensorSpec, data: Any) -> np.ndarray[Any, Any]:
     return flat.astype(want).reshape(arr.shape)
 
 
+def validate_matrix(spec: tuple[ColSpec, ...], arr: Any) -> np.ndarray[Any, Any] | None:
+    """Fast path of `validate_columns` for a 2-D numeric array whose columns are in signature
+    order and share one numeric type: the array cast to that type, without a DataFrame.
+
+    Returns None where it does not apply (mixed or non-numeric types, array-valued or
+    optional columns, another width, a value the cast would reject): the caller then takes
+    `validate_columns`, which gives the same result or names the offending value."""
+    import numpy as np
+
+    if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] != len(spec) or (
+            arr.dtype.kind not in "biuf"):
+        return None
+    want = spec[0].type if spec else ""
+    if want not in NUMERIC_TYPES or any(c.type != want or c.shape is not None or c.optional
+                                        for c in spec):
+        return None
+    target = np.dtype(want)
+    if arr.dtype == target:
+        return arr
+    if target.kind in "iu" and arr.dtype.kind != "b":
+        if arr.dtype.kind == "f" and not (np.isfinite(arr).all()
+                                          and (arr == np.round(arr)).all()):
+            return None
+        info = np.iinfo(target)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            return None
+    return arr.astype(target)
+
+
 def validate_input(sig: Signature, data: Any) -> Any:
     """Validate and cast ``data`` against the signature's inputs."""
     if isinstance(sig.inputs, TensorSpec):

@@ -52,10 +52,10 @@ def convert(model: Any, source_flavor: str, example: Any) -> Any:
 
         types = [("input", FloatTensorType([None, x.shape[1]]))]
         if source_flavor == "xgboost":
-            return onnxmltools.convert_xgboost(model, initial_types=types, target_opset=17)
+            return onnxmltools.convert_xgboost(model, initial_types=types, target_opset=15)
         if source_flavor == "lightgbm":
             return onnxmltools.convert_lightgbm(model, initial_types=types, zipmap=False,
-                                                target_opset=17)
+                                                target_opset=15)
     except (RuntimeError, ValueError, TypeError, NotImplementedError, KeyError,
             AttributeError) as exc:
         msg = f"This {source_flavor} model cannot be converted to ONNX: {exc}"
@@ -124,4 +124,4 @@ def adapter(native: Any, options: dict[str, Any]) -> Adapter:
         return out
 
     return Adapter(native=native, predict=predict,
-                   predict_proba=predict_proba if proba else None, wants="any")
+                   predict_proba=predict_proba if proba else None, wants="array")
