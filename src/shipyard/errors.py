@@ -19,11 +19,13 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── ModelVersionNotFoundError
     │   ├── AliasNotFoundError
     │   ├── UserNotFoundError
+    │   ├── MonitorNotFoundError
     │   └── TokenNotFoundError
     ├── AlreadyExistsError
     │   ├── ExperimentAlreadyExistsError
     │   ├── ArtifactAlreadyExistsError
     │   ├── ModelAlreadyExistsError
+    │   ├── MonitorAlreadyExistsError
     │   └── UserAlreadyExistsError
     ├── ConflictError                  e.g. re-logging a param with another value
     │   ├── ParamConflictError
@@ -252,6 +254,16 @@ class TokenNotFoundError(NotFoundError):
 class RangeNotSatisfiableError(InvalidArgumentError):
     code = "range-not-satisfiable"
     default_hint = "ask for bytes=START-END within the artifact's size (see Content-Length)"
+
+
+class MonitorNotFoundError(NotFoundError):
+    code = "monitor-not-found"
+    default_hint = "list monitors with `shipyard monitor list`"
+
+
+class MonitorAlreadyExistsError(AlreadyExistsError):
+    code = "monitor-already-exists"
+    default_hint = "pick another name, or delete it first with `shipyard monitor delete NAME`"
 
 
 def invalid(arg: str, value: object, expected: str, *, where: str = "") -> InvalidArgumentError:

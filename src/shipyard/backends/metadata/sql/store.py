@@ -21,6 +21,7 @@ from shipyard.backends.metadata.sql import schema as s
 from shipyard.backends.metadata.sql._filters import compile_search
 from shipyard.backends.metadata.sql.identity import SqlIdentityMixin
 from shipyard.backends.metadata.sql.migrate import HEAD_REVISION, current_revision, upgrade
+from shipyard.backends.metadata.sql.monitoring import SqlMonitoringMixin
 from shipyard.backends.metadata.sql.registry import SqlRegistryMixin
 from shipyard.entities._ids import from_ms, new_id, to_ms, utc_now
 from shipyard.entities.search import Expr, OrderBy
@@ -70,7 +71,7 @@ def _param_columns(value: ParamValue) -> tuple[str, str | None, float | None]:
     return encoded, None if value is None else str(value), None
 
 
-class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, MetadataStore):
+class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlMonitoringMixin, MetadataStore):
     """Metadata in a relational database through SQLAlchemy Core."""
 
     backend_name = "sql"
