@@ -333,6 +333,8 @@ def validate_tensor(spec: TensorSpec, data: Any) -> np.ndarray[Any, Any]:
     if _is_frame(data):
         data = data.to_numpy()
     arr = np.asarray(_to_numpy(data)) if not isinstance(data, np.ndarray) else data
+    if arr.dtype.kind == "U" and isinstance(data, list | tuple):  # numpy turned 1.0 into '1.0'
+        arr = np.asarray(data, dtype=object)
     if not _shape_ok(spec.shape, arr.shape):
         msg = (f"Input has shape {tuple(arr.shape)}; the model's signature expects shape "
                f"{spec.shape} (-1 means any size).")

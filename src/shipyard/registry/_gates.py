@@ -95,7 +95,9 @@ def parse_rule(rule: str) -> ast.Expression:
         if not ok:
             raise _unsupported(node, rule)
         if isinstance(node, ast.Attribute | ast.Subscript | ast.Name):
-            _path(node, rule)  # subscripts only with a string key
+            parts = _path(node, rule)  # subscripts only with a string key
+            if any(p.startswith("_") for p in parts if isinstance(node, ast.Name | ast.Attribute)):
+                raise _unsupported(node, rule)
     return tree
 
 
