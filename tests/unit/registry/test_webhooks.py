@@ -58,8 +58,9 @@ def receiver() -> Iterator[Receiver]:
 
 def test_registry_events_are_posted_with_a_verifiable_signature(
         receiver: Receiver, tmp_path: Any) -> None:
-    from shipyard.tracking import _fluent
     from sklearn.linear_model import LinearRegression
+
+    from shipyard.tracking import _fluent
 
     _fluent._reset_for_tests()
     client = Client(home=tmp_path / ".shipyard", webhook_urls=[receiver.url],
