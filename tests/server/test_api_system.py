@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from tests.server.conftest import ApiClient, err, ok
 
 from shipyard.client import Client
 from shipyard.errors import ConfigError
 from shipyard.server import create_app
 from shipyard.server.errors import status_for
-from tests.server.conftest import ApiClient, err, ok
 
 
 def test_health_is_always_ok(api: ApiClient) -> None:
