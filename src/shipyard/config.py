@@ -109,6 +109,17 @@ class Settings(BaseSettings):
         description="Server only: require users and API tokens (`shipyard server --auth`). "
         "Off by default, for a laptop.",
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Server only: key that signs the web UI's session cookies (and their "
+        "CSRF tokens). Unset: a random key is made once and kept in <home>/secret_key; set "
+        "the same value on every host when several serve one UI behind a load balancer.",
+    )
+    session_max_age: float = Field(
+        default=12 * 3600, gt=0,
+        description="Server only: seconds a web UI sign-in lasts before the login page asks "
+        "again.",
+    )
     trust_pickle: bool | None = Field(
         default=None,
         description="Load pickle-based models (scikit-learn pickle, custom Python models, "

@@ -14,9 +14,6 @@ with engine.connect() as connection:
         # Serialize concurrent first starts: the lock is held until the connection closes.
         connection.exec_driver_sql("SELECT pg_advisory_lock(7262054399)")
         connection.commit()
-    if engine.dialect.name == "postgresql":
-        connection.exec_driver_sql("SELECT pg_advisory_unlock(7262054399)")
-        connection.commit()
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=engine.dialect.name == "sqlite")
     with context.begin_transaction():
