@@ -9,11 +9,13 @@ from shipyard.auth import AuthService
 from shipyard.config import Settings, load_settings
 from shipyard.errors import ConfigError
 from shipyard.models import ModelService
+from shipyard.monitoring import MonitoringService
 from shipyard.registry import RegistryService
 from shipyard.stores._registry import load_backend
 from shipyard.stores.artifacts import ArtifactStore
 from shipyard.stores.identity import IdentityStore
 from shipyard.stores.metadata import MetadataStore
+from shipyard.stores.monitoring import MonitorStore
 from shipyard.stores.registry import AuditStore, ModelStore
 from shipyard.tracking import TrackingService
 
@@ -57,6 +59,15 @@ class Client:
                                         "server host, against its metadata database")
         audit = self.metadata if isinstance(self.metadata, AuditStore) else None
         return AuthService(self.metadata, audit)
+
+    @functools.cached_property
+    def monitoring(self) -> MonitoringService:
+        """Monitors over the prediction log: drift, data quality, performance with late
+        labels, alerts (see docs/monitoring.md). Kept in the metadata database."""
+        store = self.metadata if isinstance(self.metadata, MonitorStore) else None
+        return MonitoringService(store, self.artifacts, models=self.models,
+                                 registry=self.registry, tracking=self.tracking,
+                                 settings=self.settings)
 
     def close(self) -> None:
         self.registry.close()

@@ -143,6 +143,29 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(
         default=5.0, gt=0, description="Seconds before one webhook request times out."
     )
+    webhook_backoff: float = Field(
+        default=0.5, ge=0,
+        description="Seconds before the first retry of a failed webhook or monitor alert; "
+        "doubled on every further retry.",
+    )
+
+    # -- monitoring (`shipyard monitor`); see docs/monitoring.md ---------------------------
+    monitoring_cooldown: float = Field(
+        default=3600.0, ge=0,
+        description="Default cool-down of a new monitor: seconds after an alert message "
+        "during which the same rule firing again is recorded but not sent (stops flapping "
+        "alerts).",
+    )
+    monitoring_label_horizon: float = Field(
+        default=7 * 86400.0, ge=0,
+        description="Seconds after a window ends during which `shipyard monitor run` "
+        "recomputes the window's performance as late labels arrive.",
+    )
+    monitoring_public_url: str | None = Field(
+        default=None,
+        description="Base URL of the Shipyard server (UI and API) used in the links of alert "
+        "messages; unset, the links name the CLI command instead.",
+    )
 
     @field_validator("tracking_uri", "metadata_uri", "artifact_uri", mode="after")
     @classmethod

@@ -20,6 +20,7 @@ from shipyard.server._metrics import MetricsMiddleware, ServerMetrics
 from shipyard.server.deps import ServerState
 from shipyard.server.errors import install_error_handlers
 from shipyard.server.routes import API_PREFIX, API_ROUTERS, ROOT_ROUTERS
+from shipyard.server.ui import install_ui
 
 if TYPE_CHECKING:
     from shipyard.client import Client
@@ -80,6 +81,7 @@ def create_app(client: Client | None = None, *, auth: bool | None = None) -> Fas
     install_error_handlers(app)
     for router in (*ROOT_ROUTERS, *API_ROUTERS):
         app.include_router(router)
+    install_ui(app, client.settings)  # the web UI at /, over the same client
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app, auth=enabled)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,155 @@
+"""The monitoring pages: monitors, and per monitor drift share and per-feature drift over
+time, reference vs current distributions of a chosen window, data-quality findings,
+performance over time with label coverage, the alert history, and the window's HTML report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse, Response
+
+from shipyard.entities._ids import to_ms
+from shipyard.entities.monitoring import Monitor, MonitorResult, MonitorValue
+from shipyard.errors import NotFoundError
+from shipyard.server.ui._core import PageDep, UiRoute
+
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
+
+WINDOWS = 168  # windows charted (a week of hourly windows)
+MAX_FEATURES = 20
+ALERTS = 100
+# Value keys that are not model-performance metrics (the rest of a window's values are).
+NOT_PERFORMANCE = ("drift", "prediction_drift", "missing.", "type_errors.", "out_of_range.",
+                   "unseen.", "constant.", "quality.", "validation.", "delta.")
+NOT_PERFORMANCE_KEYS = {"rows", "volume_ratio", "label_coverage", "labelled", "predictions",
+                        "drift_share", "prediction_drift_share"}
+REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
+              "script-src 'unsafe-inline'; img-src data:")
+
+
+def _is_performance(key: str) -> bool:
+    return key not in NOT_PERFORMANCE_KEYS and not key.startswith(NOT_PERFORMANCE)
+
+
+@router.get("/monitors")
+def monitors(p: PageDep) -> Response:
+    service = p.client.monitoring
+    items = service.list_monitors()
+    latest = {m.name: service.latest_values(m.name) for m in items}
+    firing = defaultdict(int)
+    for alert in service.list_alerts(state="firing", max_results=1000):
+        firing[alert.monitor] += 1
+    return p.render("monitors.html", section="monitors", monitors=items, latest=latest,
+                    firing=firing, twin="/api/v1/monitors")
+
+
+def _series(values: list[MonitorValue], keys: list[str],
+            labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Aligned columns for a chart: x (epoch seconds of window starts) and one series a key."""
+    by_key: dict[str, dict[int, float | None]] = defaultdict(dict)
+    for v in values:
+        if v.key in keys:
+            by_key[v.key][to_ms(v.window_start)] = v.value
+    xs = sorted({ms for k in keys for ms in by_key.get(k, {})})
+    return {"x": [ms / 1000 for ms in xs], "series": [
+        {"label": (labels or {}).get(k, k), "values": [by_key[k].get(ms) for ms in xs]}
+        for k in keys if by_key.get(k)]}
+
+
+def _charts(monitor: Monitor, latest: dict[str, MonitorValue],
+            values: list[MonitorValue]) -> dict[str, Any]:
+    features = sorted({k.split(".")[1] for k in latest if k.startswith("drift.")
+                       and k.endswith(".score") and k.count(".") >= 2},
+                      key=str.lower)[:MAX_FEATURES]
+    perf = sorted(k for k in latest if _is_performance(k))
+    charts: dict[str, Any] = {}
+    if "drift_share" in latest:
+        charts["drift share"] = _series(values, ["drift_share"])
+    if features:
+        keys = [f"drift.{f}.score" for f in features]
+        charts["per-feature drift score"] = _series(values, keys, dict(zip(keys, features,
+                                                                           strict=True)))
+    if perf:
+        charts["performance"] = _series(values, perf)
+    if "label_coverage" in latest:
+        charts["label coverage"] = _series(values, ["label_coverage"])
+    if "rows" in latest:
+        charts["rows per window"] = _series(values, ["rows"])
+    return {k: v for k, v in charts.items() if v["series"]}
+
+
+def _chosen(results: list[MonitorResult], raw: str | None) -> MonitorResult | None:
+    if not results:
+        return None
+    if raw and raw.isdigit():
+        for r in results:
+            if to_ms(r.window_start) == int(raw):
+                return r
+    return results[-1]
+
+
+@router.get("/monitors/{name}")
+def monitor(name: str, p: PageDep) -> Response:
+    service = p.client.monitoring
+    found = service.get_monitor(name)
+    results = service.list_results(name, max_results=WINDOWS)
+    results.sort(key=lambda r: r.window_start)
+    latest = service.latest_values(name)
+    start = results[0].window_start if results else None
+    keys = [k for k in latest if k in ("drift_share", "rows", "label_coverage")
+            or _is_performance(k) or (k.startswith("drift.") and k.endswith(".score"))]
+    values = service.get_values(name, keys, start=start) if keys else []
+    chosen = _chosen(results, p.request.query_params.get("window"))
+    summary = chosen.summary if chosen else {}
+    drift = summary.get("drift") or {}
+    return p.render(
+        "monitor.html", section="monitors", monitor=found, results=results, latest=latest,
+        charts=_charts(found, latest, values), chosen=chosen, summary=summary, drift=drift,
+        quality=summary.get("quality") or {}, performance=summary.get("performance") or {},
+        alerts=service.list_alerts(name, max_results=ALERTS), to_ms=to_ms,
+        twin=f"/api/v1/monitors/{quote(name)}")
+
+
+class _Stored:
+    """A stored report section (the JSON a window's summary keeps) where the report
+    expects the report object: the HTML report renders from ``to_dict()`` alone."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._data
+
+
+@router.get("/monitors/{name}/report")
+def report(name: str, p: PageDep) -> Response:
+    """The window's self-contained HTML report, rebuilt from its stored summary."""
+    from shipyard.monitoring import MonitoringReport
+
+    service = p.client.monitoring
+    service.get_monitor(name)
+    raw = p.request.query_params.get("window", "")
+    results = service.list_results(name, max_results=WINDOWS)
+    results.sort(key=lambda r: r.window_start)
+    chosen = _chosen(results, raw)
+    if chosen is None:
+        msg = f"Monitor {name!r} has no evaluated window yet."
+        raise NotFoundError(msg, hint=f"run it: `shipyard monitor run {name}`")
+    s = chosen.summary
+    sections = {key: _Stored(s[key]) if isinstance(s.get(key), dict) and needs in s[key]
+                else None for key, needs in (("drift", "columns"), ("quality", "columns"),
+                                             ("prediction_drift", "columns"),
+                                             ("performance", "overall"))}
+    start, end = chosen.window_start, chosen.window_end
+    title = (f"{name}: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC "
+             f"({s.get('rows', 0):,} rows)")
+    html = MonitoringReport(title=title, **sections).to_html()  # type: ignore[arg-type]
+    response = HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
+                                           "X-Content-Type-Options": "nosniff",
+                                           "Cache-Control": "no-store"})
+    p.finish(response)
+    return response
