@@ -37,9 +37,9 @@ def _models() -> dict[str, tuple[Any, dict[str, Any], Any]]:
     import lightgbm
     import torch
     import xgboost
+    from skl2onnx import to_onnx
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LinearRegression
-    from skl2onnx import to_onnx
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 10)).astype(np.float32)
@@ -100,9 +100,9 @@ def main() -> int:
             logs, loads, first = [], [], None
             for i in range(args.repeats + 1):
                 run = client.tracking.create_run(experiment="bench-models")
-                t_log, info = _timed(lambda run=run: client.models.log_model(
-                    run.id, model, input_example=example, **kwargs))
-                t_load, loaded = _timed(lambda info=info: client.models.load_model(info.uri))
+                t_log, info = _timed(lambda run=run, m=model, ex=example, kw=kwargs:
+                                     client.models.log_model(run.id, m, input_example=ex, **kw))
+                t_load, _ = _timed(lambda info=info: client.models.load_model(info.uri))
                 if i == 0:
                     first = t_load
                 else:
