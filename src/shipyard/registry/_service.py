@@ -24,7 +24,6 @@ from shipyard.entities.registry import (
     ModelAlias,
     ModelVersion,
     RegisteredModel,
-    VersionStatus,
 )
 from shipyard.entities.tracking import Page
 from shipyard.errors import (
@@ -451,7 +450,3 @@ class RegistryService:
         return PromotionResult(name=name, alias=to, candidate=result.candidate,
                                previous=result.previous, results=result.results,
                                promoted=True)
-
-
-def _live(mv: ModelVersion) -> bool:
-    return mv.status is VersionStatus.READY
