@@ -71,13 +71,15 @@ def _register() -> None:
         db,
         experiments,
         models,
+        monitor,
         quickstart,
         runs,
         server,
         users,
     )
 
-    for module in (experiments, runs, models, db, config, quickstart, server, users):
+    for module in (experiments, runs, models, db, config, quickstart, server, users,
+                   monitor):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -4,11 +4,13 @@ writer in the serving layout, and a real HTTP receiver on loopback for alert web
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,23 +67,46 @@ class Churn:
         write_log(self.client.artifacts, "feedback", "churn", fb)
 
 
-@pytest.fixture
-def churn(client: Any) -> Churn:
-    """models:/churn@champion: a logistic regression with a reference profile, val_auc 0.9."""
+@pytest.fixture(scope="session")
+def churn_template(tmp_path_factory: pytest.TempPathFactory,
+                   migrated_sqlite: Path) -> tuple[Path, Any, int]:
+    """A home folder holding models:/churn@champion (a logistic regression with a reference
+    profile and val_auc 0.9), built once per worker and copied into each test."""
     from sklearn.linear_model import LogisticRegression
 
+    from shipyard.client import Client
+
+    home = tmp_path_factory.mktemp("churn") / ".shipyard"
+    home.mkdir()
+    shutil.copy(migrated_sqlite, home / "shipyard.db")
     rng = np.random.default_rng(0)
     x = features(3000, rng)
     y = (x["age"] + rng.normal(0, 5, 3000) > 40).astype(int)
     model = LogisticRegression().fit(x[["age", "income"]], y)
-    exp = client.tracking.get_or_create_experiment("churn")
-    run = client.tracking.create_run(experiment_id=exp.id)
-    client.tracking.log_metric(run.id, "val_auc", 0.9)
-    client.models.log_model(run.id, model, input_example=x[["age", "income"]].head(5),
-                            reference_data=x)
-    mv = client.registry.create_model_version("churn", run_id=run.id)
-    client.registry.set_alias("churn", "champion", mv.version)
-    return Churn(client=client, model=model, version=mv.version)
+    with Client(home=home) as client:
+        exp = client.tracking.get_or_create_experiment("churn")
+        run = client.tracking.create_run(experiment_id=exp.id)
+        client.tracking.log_metric(run.id, "val_auc", 0.9)
+        client.models.log_model(run.id, model, input_example=x[["age", "income"]].head(5),
+                                reference_data=x)
+        mv = client.registry.create_model_version("churn", run_id=run.id)
+        client.registry.set_alias("churn", "champion", mv.version)
+    return home, model, mv.version
+
+
+@pytest.fixture
+def churn(churn_template: tuple[Path, Any, int], tmp_path: Path) -> Iterator[Churn]:
+    """A Client on a copy of the template home (in the working directory, as the CLI uses)."""
+    from shipyard.client import Client
+
+    template, model, version = churn_template
+    home = tmp_path / ".shipyard"
+    shutil.copytree(template, home)
+    client = Client(home=home)
+    try:
+        yield Churn(client=client, model=model, version=version)
+    finally:
+        client.close()
 
 
 @dataclass
