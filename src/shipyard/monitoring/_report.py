@@ -43,7 +43,7 @@ tr.drifted td:first-child{border-left:3px solid #cf222e}
 figure{margin:0;background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:8px}
 figcaption{font-weight:600;margin-bottom:4px}figcaption small{font-weight:400}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
-label{margin-left:8px}
+label{margin-left:8px}.scroll{overflow-x:auto}
 """
 _JS = """
 (function(){
@@ -321,8 +321,8 @@ def _drift_section(title: str, drift: Mapping[str, Any], anchor: str, *,
             f'<p class="muted">{len(drift["drifted_columns"])} of {drift["n_columns"]} columns '
             f'drifted (share {_pct(drift["drift_share"])}; the dataset drifts at '
             f'{_pct(drift["share_threshold"])}).</p>'
-            f'<table class="sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            f'</table>{legend}<div class="grid">{"".join(charts)}</div></section>')
+            f'<div class="scroll"><table class="sortable"><thead>{head}</thead><tbody>'
+            f'{"".join(rows)}</tbody></table></div>{legend}<div class="grid">{"".join(charts)}</div></section>')
 
 
 def _quality_section(quality: Mapping[str, Any]) -> str:
@@ -344,8 +344,8 @@ def _quality_section(quality: Mapping[str, Any]) -> str:
                if quality["missing_columns"] else "")
     return (f'<section id="quality"><h2>Data quality</h2><p class="muted">{quality["rows"]:,} '
             f"rows.{volume}{missing}</p><ul>{issues}</ul>"
-            f'<table class="sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            "</table></section>")
+            f'<div class="scroll"><table class="sortable"><thead>{head}</thead><tbody>'
+            f'{"".join(rows)}</tbody></table></div></section>')
 
 
 def _performance_section(perf: Mapping[str, Any] | None,
