@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.auth import AuthService
 from shipyard.config import Settings, load_settings
@@ -17,7 +17,11 @@ from shipyard.stores.identity import IdentityStore
 from shipyard.stores.metadata import MetadataStore
 from shipyard.stores.monitoring import MonitorStore
 from shipyard.stores.registry import AuditStore, ModelStore
+from shipyard.stores.serving import DeploymentStore
 from shipyard.tracking import TrackingService
+
+if TYPE_CHECKING:
+    from shipyard.serving import ServingService
 
 
 def build_metadata_store(settings: Settings) -> MetadataStore:
@@ -59,6 +63,14 @@ class Client:
                                         "server host, against its metadata database")
         audit = self.metadata if isinstance(self.metadata, AuditStore) else None
         return AuthService(self.metadata, audit)
+
+    @functools.cached_property
+    def serving(self) -> ServingService:
+        """Running model servers (``shipyard serve``) and the deployments they registered."""
+        from shipyard.serving import ServingService
+
+        store = self.metadata if isinstance(self.metadata, DeploymentStore) else None
+        return ServingService(store, heartbeat_interval=self.settings.serve_heartbeat_interval)
 
     @functools.cached_property
     def monitoring(self) -> MonitoringService:

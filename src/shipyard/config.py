@@ -167,6 +167,87 @@ class Settings(BaseSettings):
         "messages; unset, the links name the CLI command instead.",
     )
 
+    # -- model serving (`shipyard serve`, `shipyard predict`); see docs/serving.md ----------
+    serve_models: list[str] = Field(
+        default_factory=list,
+        description="Model URIs `shipyard serve` serves when the command line names none "
+        "(how a container picks them). From the environment as JSON: "
+        "'[\"models:/churn@champion\"]'.",
+    )
+    serve_host: str = Field(default="127.0.0.1", description="Interface `shipyard serve` "
+                            "listens on (0.0.0.0 in a container).")
+    serve_port: int = Field(default=8080, ge=0, le=65535,
+                            description="TCP port of `shipyard serve`.")
+    serve_workers: int = Field(default=1, ge=1, le=64,
+                               description="Worker processes of `shipyard serve`; each loads "
+                               "every model.")
+    serve_max_batch_size: int = Field(
+        default=64, ge=1,
+        description="Most rows the model server merges from concurrent requests into one "
+        "model call (a larger single request still runs whole).",
+    )
+    serve_max_latency_ms: float = Field(
+        default=5.0, ge=0,
+        description="Latency budget of micro-batching: merging queued requests never makes a "
+        "model call more than this many milliseconds longer than the first request alone "
+        "would take. Requests never wait for a batch to fill; 0 turns merging off.",
+    )
+    serve_max_queue_rows: int = Field(
+        default=20_000, ge=1,
+        description="Rows a served model may have waiting; beyond it requests get 429.",
+    )
+    serve_request_timeout: float = Field(
+        default=30.0, gt=0,
+        description="Seconds a model server request may take (reading the body, waiting and "
+        "predicting); a slow body gets 408, a slow prediction 504.",
+    )
+    serve_max_body_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024,
+        description="Largest request body the model server accepts (413 beyond it).",
+    )
+    serve_reload_interval: float = Field(
+        default=10.0, ge=0,
+        description="Seconds between checks of the aliases a model server follows "
+        "(models:/churn@champion); a moved alias is loaded, warmed up and switched to "
+        "atomically. 0 turns the checks off (POST /admin/reload still works).",
+    )
+    serve_log_predictions: bool = Field(
+        default=True,
+        description="Log every prediction (inputs, outputs, version, request id, latency) to "
+        "Parquet files under predictions/ in the artifact store, off the request path.",
+    )
+    serve_log_queue_size: int = Field(
+        default=100_000, ge=1,
+        description="Requests the prediction logger may hold before it drops records (each "
+        "drop is counted in shipyard_serving_prediction_log_dropped_total).",
+    )
+    serve_log_flush_interval: float = Field(
+        default=30.0, gt=0,
+        description="Seconds between Parquet files of the prediction logger (sooner when "
+        "serve_log_flush_rows rows are waiting).",
+    )
+    serve_log_flush_rows: int = Field(
+        default=100_000, ge=1,
+        description="Rows that make the prediction logger write a file before the interval.",
+    )
+    serve_access_log: bool = Field(
+        default=True, description="Write one JSON access-log line per request to stderr."
+    )
+    serve_heartbeat_interval: float = Field(
+        default=15.0, gt=0,
+        description="Seconds between a model server's heartbeats in the deployments table; "
+        "a server silent for 3 intervals is listed as stale.",
+    )
+    predict_chunk_rows: int = Field(
+        default=100_000, ge=1,
+        description="Rows `shipyard predict` reads, validates and scores at a time (memory "
+        "stays bounded by a few chunks whatever the input size).",
+    )
+    predict_workers: int = Field(
+        default=2, ge=1, le=64,
+        description="Processes `shipyard predict` scores chunks in (1: in-process).",
+    )
+
     @field_validator("tracking_uri", "metadata_uri", "artifact_uri", mode="after")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:

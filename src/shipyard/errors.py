@@ -10,6 +10,7 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── InvalidFilterError         a malformed search filter; points at the token
     │   ├── RangeNotSatisfiableError   a byte range outside an artifact (HTTP 416)
     │   ├── SignatureError             model input does not match the signature; .column .value .expected
+    │   ├── PredictionError            the model itself rejected an input that passed the signature
     │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown value
     ├── NotFoundError(LookupError)
     │   ├── ExperimentNotFoundError
@@ -20,7 +21,9 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── AliasNotFoundError
     │   ├── UserNotFoundError
     │   ├── MonitorNotFoundError
-    │   └── TokenNotFoundError
+    │   ├── TokenNotFoundError
+    │   ├── DeploymentNotFoundError
+    │   └── ModelNotServedError        a model server does not serve that name
     ├── AlreadyExistsError
     │   ├── ExperimentAlreadyExistsError
     │   ├── ArtifactAlreadyExistsError
@@ -37,6 +40,9 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── BackendUnavailableError    connection refused / timeout; .retryable
     │   └── SchemaVersionError         the database needs `shipyard db upgrade`
     ├── RemoteError                    a server answered with a code this client does not know
+    ├── OverloadedError                a model server's queue is full; .retryable (HTTP 429)
+    ├── PredictionTimeoutError         a prediction did not finish within the request timeout
+    ├── ModelNotReadyError             a served model is still loading or warming up
     ├── AuthenticationError            no credentials, or wrong ones (server auth)
     └── PermissionDeniedError          the caller's role or experiment permission forbids it
 
@@ -271,3 +277,41 @@ def invalid(arg: str, value: object, expected: str, *, where: str = "") -> Inval
     place = f" of {where}" if where else ""
     msg = f"The {arg!r} argument{place} must be {expected}. Got {value!r}."
     return InvalidArgumentError(msg)
+
+
+# -- model serving --------------------------------------------------------------------------
+class PredictionError(InvalidArgumentError):
+    """The model raised on an input that matched its signature (e.g. NaN where it needs a
+    number); ``message`` carries the model's own reason."""
+
+    code = "prediction-failed"
+    default_hint = "check the input values; the model's own message is above"
+
+
+class DeploymentNotFoundError(NotFoundError):
+    code = "deployment-not-found"
+    default_hint = "list running model servers with `shipyard deployments list`"
+
+
+class ModelNotServedError(NotFoundError):
+    code = "model-not-served"
+    default_hint = "GET /v1/models lists the models this server serves"
+
+
+class OverloadedError(ShipyardError):
+    code = "overloaded"
+    retryable = True
+    default_hint = ("retry after a moment; the operator can add workers (--workers) or raise "
+                    "the queue limit (SHIPYARD_SERVE_MAX_QUEUE_ROWS)")
+
+
+class PredictionTimeoutError(ShipyardError):
+    code = "prediction-timeout"
+    retryable = True
+    default_hint = "retry, send fewer rows per request, or raise SHIPYARD_SERVE_REQUEST_TIMEOUT"
+
+
+class ModelNotReadyError(ShipyardError):
+    code = "model-not-ready"
+    retryable = True
+    default_hint = "the model is loading or warming up; GET /ready says when it is ready"

@@ -74,11 +74,12 @@ def _register() -> None:
         monitor,
         quickstart,
         runs,
+        serve,
         server,
         users,
     )
 
-    for module in (experiments, runs, models, db, config, quickstart, server, users,
+    for module in (experiments, runs, models, db, config, quickstart, server, users, serve,
                    monitor):
         for command in module.COMMANDS:
             cli.add_command(command)

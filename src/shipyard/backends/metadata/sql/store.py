@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from shipyard.backends.metadata.sql import schema as s
 from shipyard.backends.metadata.sql._filters import compile_search
+from shipyard.backends.metadata.sql.deployments import SqlDeploymentMixin
 from shipyard.backends.metadata.sql.identity import SqlIdentityMixin
 from shipyard.backends.metadata.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from shipyard.backends.metadata.sql.monitoring import SqlMonitoringMixin
@@ -71,7 +72,8 @@ def _param_columns(value: ParamValue) -> tuple[str, str | None, float | None]:
     return encoded, None if value is None else str(value), None
 
 
-class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlMonitoringMixin, MetadataStore):
+class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
+                       SqlMonitoringMixin, MetadataStore):
     """Metadata in a relational database through SQLAlchemy Core."""
 
     backend_name = "sql"

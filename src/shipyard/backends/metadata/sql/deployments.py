@@ -1,0 +1,107 @@
+"""The deployment port on the shared SQL schema (mixed into `SqlMetadataStore`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from shipyard.backends.metadata.sql import schema as s
+from shipyard.entities._ids import from_ms, to_ms
+from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.errors import AlreadyExistsError, DeploymentNotFoundError
+from shipyard.stores.serving import DeploymentStore
+
+dc = s.deployments.c
+
+
+def _missing(deployment_id: str) -> DeploymentNotFoundError:
+    msg = f"No deployment with id {deployment_id!r}."
+    return DeploymentNotFoundError(msg)
+
+
+def _models_json(models: Sequence[DeployedModel]) -> str:
+    return json.dumps([{"name": m.name, "version": m.version, "uri": m.uri} for m in models])
+
+
+def _deployment(row: Any) -> Deployment:
+    return Deployment(
+        id=row.id, url=row.url, host=row.host, pid=row.pid,
+        models=tuple(DeployedModel(name=m["name"], version=m.get("version"), uri=m["uri"])
+                     for m in json.loads(row.models or "[]")),
+        started_at=from_ms(row.started_at), heartbeat_at=from_ms(row.heartbeat_at),  # type: ignore[arg-type]
+        stopped_at=from_ms(row.stopped_at), stats=json.loads(row.stats or "{}"),
+    )
+
+
+class SqlDeploymentMixin(DeploymentStore):
+    """`DeploymentStore` for `SqlMetadataStore` (which provides the plumbing)."""
+
+    _write: Callable[..., Any]
+    _read: Callable[..., Any]
+    dialect_insert: Callable[..., Any]
+
+    def create_deployment(self, deployment: Deployment) -> Deployment:
+        def txn(conn: Connection) -> None:
+            res = conn.execute(self.dialect_insert(s.deployments).values(
+                id=deployment.id, url=deployment.url, models=_models_json(deployment.models),
+                host=deployment.host, pid=deployment.pid,
+                started_at=to_ms(deployment.started_at),
+                heartbeat_at=to_ms(deployment.heartbeat_at),
+                stopped_at=None if deployment.stopped_at is None else to_ms(
+                    deployment.stopped_at),
+                stats=json.dumps(dict(deployment.stats)),
+            ).on_conflict_do_nothing().returning(dc.id))
+            if res.first() is None:
+                msg = f"A deployment with id {deployment.id!r} already exists."
+                raise AlreadyExistsError(msg, hint="use a new id for every server start")
+
+        self._write(txn)
+        return self.get_deployment(deployment.id)
+
+    def get_deployment(self, deployment_id: str) -> Deployment:
+        row = self._read(lambda c: c.execute(
+            select(s.deployments).where(dc.id == deployment_id)).first())
+        if row is None:
+            raise _missing(deployment_id)
+        return _deployment(row)
+
+    def heartbeat_deployment(
+        self, deployment_id: str, *, at: datetime,
+        models: Sequence[DeployedModel] | None = None, stats: Mapping[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"heartbeat_at": to_ms(at)}
+        if models is not None:
+            values["models"] = _models_json(models)
+        if stats is not None:
+            values["stats"] = json.dumps(dict(stats))
+
+        def txn(conn: Connection) -> None:
+            res = conn.execute(update(s.deployments).where(dc.id == deployment_id)
+                               .values(**values))
+            if res.rowcount == 0:
+                raise _missing(deployment_id)
+
+        self._write(txn)
+
+    def stop_deployment(self, deployment_id: str, *, at: datetime) -> None:
+        self._write(lambda c: c.execute(
+            update(s.deployments).where(dc.id == deployment_id, dc.stopped_at.is_(None))
+            .values(stopped_at=to_ms(at))))
+
+    def list_deployments(self, *, include_stopped: bool = False) -> list[Deployment]:
+        q = select(s.deployments).order_by(dc.started_at.desc(), dc.id)
+        if not include_stopped:
+            q = q.where(dc.stopped_at.is_(None))
+        return [_deployment(r) for r in self._read(lambda c: c.execute(q).all())]
+
+    def delete_deployments(self, *, stopped_before: datetime) -> int:
+        def txn(conn: Connection) -> int:
+            res = conn.execute(delete(s.deployments).where(
+                dc.stopped_at.is_not(None), dc.stopped_at < to_ms(stopped_before)))
+            return int(res.rowcount or 0)
+
+        return self._write(txn)  # type: ignore[no-any-return]

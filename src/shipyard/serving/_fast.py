@@ -1,0 +1,267 @@
+"""How a served model is called: `Predictor`, with verified fast paths for common models.
+
+scikit-learn spends most of a small prediction validating its input (dtype, finiteness,
+feature names, array-API dispatch) and, for forests, dispatching every tree through joblib.
+The serving host has already validated and cast the input against the signature, so for a
+few estimator types whose prediction is simple arithmetic it calls that arithmetic directly:
+
+* ``LogisticRegression``, ``LinearRegression``, ``Ridge``: one matrix product, then
+  scikit-learn's own ``expit`` / ``softmax``.
+* ``RandomForest*``, ``ExtraTrees*``, ``DecisionTree*``: each fitted tree's compiled
+  ``tree_.predict``, summed in the same order scikit-learn sums them.
+
+A fast path is only used after it has been *verified* on the model's own input example plus
+seeded random rows: predictions must be identical and probabilities equal to 1e-9 relative.
+Anything else (another estimator, a pipeline, a failed check, a non-finite value in a request)
+goes through the flavor's own ``predict``. Classifiers whose ``predict`` is by construction the
+arg-max of ``predict_proba`` (trees, forests, and the fast linear path) give both outputs from
+one pass, so logging probabilities costs nothing extra.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipyard.models import PyFuncModel
+
+log = logging.getLogger("shipyard.serving")
+_RTOL, _ATOL = 1e-9, 1e-12
+_FORESTS = ("RandomForestClassifier", "ExtraTreesClassifier", "RandomForestRegressor",
+            "ExtraTreesRegressor", "DecisionTreeClassifier", "DecisionTreeRegressor")
+_LINEAR = ("LogisticRegression", "LinearRegression", "Ridge")
+
+Both = Callable[[Any], tuple[Any, Any]]
+
+
+class Predictor:
+    """The calls the host makes on prepared (validated) input.
+
+    ``both(x)`` returns ``(predictions, probabilities)`` (probabilities None for models
+    without them); ``one_pass`` says whether it costs a single pass. ``path`` names the
+    route taken (``native``, ``sklearn-linear``, ``sklearn-trees``)."""
+
+    def __init__(self, model: PyFuncModel) -> None:
+        self.model = model
+        self.path = "native"
+        self.has_proba = model.has_predict_proba
+        self.one_pass = False
+        self._fast: Both | None = None
+        self._width = -1
+        native = model.native
+        self.classes: list[Any] | None = None
+        classes = getattr(native, "classes_", None)
+        if classes is not None and getattr(classes, "ndim", 1) == 1:
+            self.classes = list(classes.tolist()) if hasattr(classes, "tolist") else list(
+                classes)
+        if self.has_proba and model.flavor == "sklearn" and type(native).__name__ in (
+                "RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier") \
+                and classes is not None:
+            self.one_pass = True  # predict is classes_[argmax(predict_proba)] in scikit-learn
+
+    # -- calls ------------------------------------------------------------------------
+    def predict(self, x: Any) -> Any:
+        if self._fast is not None:
+            out = self._call_fast(x)
+            if out is not None:
+                return out[0]
+        return self.model.predict(x, prepared=True)
+
+    def predict_proba(self, x: Any) -> Any:
+        if self._fast is not None:
+            out = self._call_fast(x)
+            if out is not None and out[1] is not None:
+                return out[1]
+        return self.model.predict_proba(x, prepared=True)
+
+    def both(self, x: Any, *, predict: bool = True, proba: bool = True) -> tuple[Any, Any]:
+        """The outputs asked for (each None when not asked), in as few passes as possible.
+
+        Floating-point overflow in the model's arithmetic (a huge input) yields inf/0/1 as
+        numpy computes it, without a warning."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return self._both(x, predict=predict, proba=proba)
+
+    def _both(self, x: Any, *, predict: bool, proba: bool) -> tuple[Any, Any]:
+        proba = proba and self.has_proba
+        if self._fast is not None and (proba or predict):
+            out = self._call_fast(x)
+            if out is not None:
+                return (out[0] if predict else None), (out[1] if proba else None)
+        if proba and (self.one_pass or not predict):
+            p = self.model.predict_proba(x, prepared=True)
+            if predict:
+                import numpy as np
+
+                assert self.classes is not None
+                native_classes = self.model.native.classes_
+                return native_classes.take(np.argmax(p, axis=1), axis=0), p
+            return None, p
+        pred = self.model.predict(x, prepared=True) if predict else None
+        return pred, (self.model.predict_proba(x, prepared=True) if proba else None)
+
+    def _call_fast(self, x: Any) -> tuple[Any, Any] | None:
+        import numpy as np
+
+        if type(x) is not np.ndarray or x.ndim != 2 or x.shape[1] != self._width or (
+                not np.isfinite(x).all()):
+            return None  # the native path handles (or rejects) it
+        assert self._fast is not None
+        try:
+            return self._fast(x)
+        except ValueError:  # e.g. a value beyond float32: the native path names it
+            return None
+
+    # -- set-up -------------------------------------------------------------------------
+    def enable_fast_path(self, example: Any) -> bool:
+        """Try the fast path for this model; keep it only if it matches the native
+        predictions on ``example`` (prepared input) and seeded random rows."""
+        import numpy as np
+
+        model = self.model
+        native = model.native
+        name = type(native).__name__
+        if model.flavor != "sklearn" or type(example) is not np.ndarray or example.ndim != 2:
+            return False
+        width = int(getattr(native, "n_features_in_", -1))
+        if width != example.shape[1]:
+            return False
+        self._width = width
+        try:
+            if name in _LINEAR and type(native).__module__.startswith("sklearn.linear_model"):
+                fast = _linear(native, has_proba=self.has_proba)
+                path = "sklearn-linear"
+            elif name in _FORESTS and type(native).__module__.startswith(
+                    ("sklearn.ensemble", "sklearn.tree")):
+                fast = _trees(native, classifier=self.has_proba)
+                path = "sklearn-trees"
+            else:
+                return False
+        except (AttributeError, TypeError, ValueError, ImportError):
+            return False
+        with np.errstate(all="ignore"):
+            verified = fast is not None and self._verify(fast, example)
+        if fast is None or not verified:
+            log.info("serving %s through its own predict (fast path not verified)", name)
+            return False
+        self._fast, self.path, self.one_pass = fast, path, True
+        return True
+
+    def _verify(self, fast: Both, example: Any) -> bool:
+        import numpy as np
+
+        x = example[np.isfinite(example).all(axis=1)]
+        if not len(x):
+            return False
+        rng = np.random.default_rng(20240601)
+        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-3
+        noisy = (rng.normal(size=(64, x.shape[1])) * std * 2 + mean).astype(x.dtype)
+        if x.dtype.kind in "iu":
+            noisy = np.round(noisy).astype(x.dtype)
+        for sample in (x[:1], x, noisy):
+            try:
+                pred, proba = fast(np.ascontiguousarray(sample))
+                want = self.model.predict(sample, prepared=True)
+            except (ValueError, TypeError, IndexError, FloatingPointError):
+                return False
+            want = np.asarray(want)
+            if pred.shape != want.shape or (
+                    want.dtype.kind == "f" and not np.allclose(pred, want, rtol=_RTOL,
+                                                               atol=_ATOL)) or (
+                    want.dtype.kind != "f" and not np.array_equal(pred, want)):
+                return False
+            if self.has_proba:
+                want_p = np.asarray(self.model.predict_proba(sample, prepared=True))
+                if proba is None or proba.shape != want_p.shape or not np.allclose(
+                        proba, want_p, rtol=_RTOL, atol=_ATOL):
+                    return False
+        return True
+
+
+def _linear(est: Any, *, has_proba: bool) -> Both | None:
+    import numpy as np
+
+    coef = np.asarray(est.coef_)
+    if type(coef) is not np.ndarray or coef.dtype.kind != "f":
+        return None
+    coef_t = coef.T if coef.ndim == 2 else coef
+    intercept = est.intercept_
+    if not has_proba:
+        def regress(x: Any) -> tuple[Any, Any]:
+            scores = x @ coef_t + intercept
+            if scores.ndim > 1 and scores.shape[1] == 1:
+                scores = scores.reshape(-1)
+            return scores, None
+
+        return regress
+    from scipy.special import expit
+    from sklearn.utils.extmath import softmax
+
+    classes = est.classes_
+    binary = len(classes) <= 2
+
+    def classify(x: Any) -> tuple[Any, Any]:
+        scores = x @ coef_t + intercept
+        if scores.ndim > 1 and scores.shape[1] == 1:
+            scores = scores.reshape(-1)
+        if scores.ndim == 1:
+            pred = classes.take((scores > 0).astype(np.intp), axis=0)
+            if binary:
+                prob = expit(scores)
+                return pred, np.stack([1 - prob, prob], axis=1)
+            return pred, None
+        pred = classes.take(np.argmax(scores, axis=1), axis=0)
+        if binary:
+            return pred, None
+        return pred, softmax(scores.copy(), copy=False)
+
+    return classify
+
+
+def _trees(est: Any, *, classifier: bool) -> Both | None:
+    import numpy as np
+
+    estimators = getattr(est, "estimators_", None)
+    trees = [e.tree_ for e in estimators] if estimators is not None else [est.tree_]
+    if getattr(est, "n_outputs_", 1) != 1 or not trees:
+        return None
+    n = len(trees)
+    single = estimators is None
+    if classifier:
+        n_classes = int(est.n_classes_)
+        classes = est.classes_
+
+        def classify(x: Any) -> tuple[Any, Any]:
+            x32 = np.ascontiguousarray(x, dtype=np.float32)
+            if not np.isfinite(x32).all():
+                msg = "a value is too large for float32"
+                raise ValueError(msg)
+            if single:
+                proba = trees[0].predict(x32)[:, :n_classes]
+            else:
+                proba = np.zeros((x32.shape[0], n_classes), dtype=np.float64)
+                for tree in trees:
+                    proba += tree.predict(x32)[:, :n_classes]
+                proba /= n
+            return classes.take(np.argmax(proba, axis=1), axis=0), proba
+
+        return classify
+
+    def regress(x: Any) -> tuple[Any, Any]:
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x32).all():
+            msg = "a value is too large for float32"
+            raise ValueError(msg)
+        if single:
+            return trees[0].predict(x32)[:, 0], None
+        y = np.zeros(x32.shape[0], dtype=np.float64)
+        for tree in trees:
+            y += tree.predict(x32)[:, 0]
+        y /= n
+        return y, None
+
+    return regress
