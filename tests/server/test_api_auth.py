@@ -138,6 +138,12 @@ def private(auth_world: AuthWorld) -> dict:
     listed = ok(api.put(f"{API}/experiments/{exp['id']}/permissions/ed",
                         json={"permission": "read"}, headers=as_("eve")))
     assert {p["username"]: p["permission"] for p in listed} == {"eve": "manage", "ed": "read"}
+    assert ok(api.get(f"{API}/experiments/{exp['id']}/permissions", headers=as_("ed"))) == listed
+    err(api.get(f"{API}/experiments/{exp['id']}/permissions", headers=as_("vic")), 403)
+    err(api.put(f"{API}/experiments/{exp['id']}/permissions/nobody",
+                json={"permission": "read"}, headers=as_("eve")), 404, "user-not-found")
+    err(api.put(f"{API}/experiments/{exp['id']}/permissions/vic",
+                json={"permission": "own"}, headers=as_("eve")), 422)
     public = ok(api.post(f"{API}/runs", json={"experiment": "open"}, headers=as_("eve")), 201)
     return {"exp": exp, "run": run, "public": public}
 

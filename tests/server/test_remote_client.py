@@ -257,6 +257,17 @@ def test_errors_that_are_not_retried_and_unknown_codes() -> None:
     assert len(seen) == 4
 
 
+def test_a_server_that_never_answers_times_out_with_a_clear_error() -> None:
+    seen: list[httpx.Request] = []
+    store = RemoteMetadataStore(RemoteSession(
+        "http://srv", retries=2, backoff=0.001, timeout=0.5,
+        http_client=_scripted([httpx.ReadTimeout("slow")] * 3, seen)))
+    with pytest.raises(BackendUnavailableError, match=r"did not answer GET .* within 0.5s") as info:
+        store.get_run("r")
+    assert "SHIPYARD_HTTP_TIMEOUT" in (info.value.hint or "")
+    assert len(seen) == 3, "a read is retried"
+
+
 @pytest.mark.parametrize(("settings", "expected"), [
     ({"tracking_token": "shp_abc"}, "Bearer shp_abc"),
     ({"tracking_username": "u", "tracking_password": "p"}, "Basic dTpw"),
