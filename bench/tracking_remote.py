@@ -97,6 +97,19 @@ def expected_search(rows: list[tuple[dict[str, str], dict[str, float]]]) -> list
     return sorted(hits, reverse=True)[:SEARCH_MAX]
 
 
+def wait_for_quiet(threshold: float, max_wait: float) -> float:
+    """Wait (up to ``max_wait`` s) for the 1-minute load average to drop below ``threshold``;
+    returns the load average when going on (the machine may be shared)."""
+    deadline = time.monotonic() + max_wait
+    load = os.getloadavg()[0]
+    if load >= threshold:
+        log(f"load average {load:.1f} >= {threshold}: waiting up to {max_wait:.0f} s ...")
+    while load >= threshold and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
+
+
 def result(value: dict[str, Any]) -> None:
     print("RESULT " + json.dumps(value), flush=True)
 
@@ -525,6 +538,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         for side in sides:
             tmp = tmp_root / side
             tmp.mkdir()
+            out.setdefault("load_before", {})[side] = wait_for_quiet(args.quiet_load,
+                                                                     args.quiet_wait)
             log(f"{side}: filling {sizes['c_runs']} runs for the search workload ...")
             if side == "shipyard":
                 fill = {"fill_seconds": shipyard_fill(tmp / "shipyard-server", sizes["c_runs"])}
@@ -722,6 +737,10 @@ def main() -> None:
     parser.add_argument("--skip-mlflow", action="store_true", help="only Shipyard")
     parser.add_argument("--postgres", default=None,
                         help="admin URL of a PostgreSQL server: also run a, b, d on it")
+    parser.add_argument("--quiet-load", type=float, default=2.5,
+                        help="wait for the load average to drop below this before each side")
+    parser.add_argument("--quiet-wait", type=float, default=180,
+                        help="but wait at most this many seconds")
     parser.add_argument("--worker", nargs=3, metavar=("SIDE", "TASK", "ARGS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
