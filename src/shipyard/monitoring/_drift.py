@@ -5,10 +5,10 @@ Methods (all computed for every column; one of them decides):
 ========== ============ ============================================= =================
 method     column kind  statistic                                     drifted when
 ========== ============ ============================================= =================
-ks         numeric      two-sample Kolmogorov–Smirnov p-value          p (BH) < 0.05
+ks         numeric      two-sample Kolmogorov-Smirnov p-value          p (BH) < 0.05
 wasserstein numeric     Wasserstein-1 / reference std ("normed")       >= 0.1
 psi        both         Population Stability Index, 10 quantile bins  >= 0.2
-js         both         Jensen–Shannon distance (natural log)         >= 0.1
+js         both         Jensen-Shannon distance (natural log)         >= 0.1
 chi2       categorical  chi-square homogeneity test p-value            p (BH) < 0.05
 ========== ============ ============================================= =================
 
@@ -16,7 +16,7 @@ chi2       categorical  chi-square homogeneity test p-value            p (BH) < 
 ``small_sample`` (1000) values, where a p-value is meaningful, and an effect size above that,
 because with many rows every negligible difference is "significant": ``ks`` then
 ``wasserstein`` for numbers, ``chi2`` then ``js`` for categories. The p-values of all tested
-columns are adjusted together with Benjamini–Hochberg (``fdr=True``), so the expected share of
+columns are adjusted together with Benjamini-Hochberg (``fdr=True``), so the expected share of
 false alarms among flagged columns stays at the threshold. ``drift_share`` is the share of
 compared columns that drifted; the dataset drifted when it reaches ``share_threshold`` (0.5).
 """
@@ -35,7 +35,6 @@ from shipyard.errors import InvalidArgumentError
 from shipyard.monitoring import _stats
 from shipyard.monitoring._deps import need
 from shipyard.monitoring._frames import (
-    CATEGORICAL,
     NUMERIC,
     category_counts,
     numeric_values,
@@ -69,7 +68,7 @@ _CHART_CATEGORIES = 15
 class ColumnDrift:
     """The drift result of one column.
 
-    ``score`` is what decided: a (Benjamini–Hochberg adjusted) p-value for ``ks``/``chi2``,
+    ``score`` is what decided: a (Benjamini-Hochberg adjusted) p-value for ``ks``/``chi2``,
     else the distance. ``drifted`` is None when a side has no values. ``stats`` holds every
     statistic computed for the column; ``chart`` the binned counts of both sides."""
 
@@ -380,7 +379,7 @@ def drift_report(reference: Any, current: Any, *, columns: list[str] | None = No
     ``method``: ``"auto"`` or one of ``ks``, ``wasserstein``, ``psi``, ``js``, ``chi2``, for
     every column or as ``{column: method}``. ``thresholds``: ``{column or method: value}``
     (p-value level for ks/chi2, minimum distance for the others). ``fdr``: adjust test
-    p-values across columns with Benjamini–Hochberg.
+    p-values across columns with Benjamini-Hochberg.
     """
     check_options(method, thresholds, share_threshold)
     profile = ReferenceProfile.load(reference, columns=columns, categorical=list(categorical),

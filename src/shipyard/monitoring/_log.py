@@ -137,7 +137,8 @@ def write_log(store: ArtifactStore, kind: str, model: str, data: Any, *,
         pq.write_table(table, buf)
         buf.seek(0)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        key = f"{hour_prefix(kind, model, int(hour) * HOUR_MS)}{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        name = f"{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+        key = f"{hour_prefix(kind, model, int(hour) * HOUR_MS)}{name}"
         store.put(key, buf, overwrite=False)
         keys.append(key)
     return keys

@@ -36,7 +36,7 @@ _VALIDATION_ALIASES = {"auc": ("auc", "roc_auc"), "log_loss": ("log_loss", "logl
 
 # -- metric kernels ------------------------------------------------------------------------
 def _binary_auc(is_pos: Any, score: Any) -> float | None:
-    """ROC AUC as the Mann–Whitney statistic with average ranks for ties."""
+    """ROC AUC as the Mann-Whitney statistic with average ranks for ties."""
     from scipy.stats import rankdata
 
     n_pos = int(is_pos.sum())
@@ -142,9 +142,8 @@ def _align_labels(y: Any, pred: Any, classes: Sequence[Any] | None) -> tuple[Any
                 out.append(int(v))
             elif isinstance(v, str) and v.lower() in ("true", "false"):
                 out.append(int(v.lower() == "true"))
-            elif isinstance(v, float) and v.is_integer():
-                out.append(int(v))
-            elif isinstance(v, str) and v.lstrip("-").isdigit():
+            elif (isinstance(v, float) and v.is_integer()) or (
+                    isinstance(v, str) and v.lstrip("-").isdigit()):
                 out.append(int(v))
             else:
                 out.append(v)

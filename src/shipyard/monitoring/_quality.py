@@ -167,7 +167,7 @@ def _type_errors(series: Any, expected: str) -> int:
     if expected == "bool":
         if pd.api.types.is_bool_dtype(dtype):
             return 0
-        allowed = {True, False, 0, 1, "true", "false", "True", "False"}
+        allowed = {True, False, "true", "false", "True", "False"}
         return int((~series[present].isin(allowed)).sum())
     if expected == "string":
         if is_num or pd.api.types.is_bool_dtype(dtype):
@@ -291,7 +291,7 @@ def quality_report(current: Any, *, reference: Any = None, signature: Any = None
             issues.append(f"{out_of_range:.1%} outside the training range")
         if unseen is not None and unseen > limits["unseen"]:
             issues.append(f"{unseen:.1%} in categories the training data never had")
-        ref_constant = isinstance(ref, NumericReference) and ref.min == ref.max or (
+        ref_constant = (isinstance(ref, NumericReference) and ref.min == ref.max) or (
             isinstance(ref, CategoricalReference) and len(ref.counts) <= 1)
         if constant and rows and not ref_constant:
             issues.append("constant")

@@ -10,7 +10,7 @@ sample it summarises, with these error bounds (``F`` the reference ECDF, ``n`` i
     |Wasserstein(grid) - Wasserstein(exact)| <= (max - min) / m      (typically far less)
 
 so with the default ``m = 512`` the KS statistic is within 0.001 + 1/n. Both kinds also keep
-mean, std, min, max, the quantile bins used by PSI and Jensen–Shannon (10 bins of equal
+mean, std, min, max, the quantile bins used by PSI and Jensen-Shannon (10 bins of equal
 reference mass), and a 20-bin histogram for charts. A categorical column keeps its value
 counts (the ``max_categories`` most frequent; the rest pooled as ``__other__``).
 

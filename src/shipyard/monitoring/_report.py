@@ -82,12 +82,12 @@ def _e(value: Any) -> str:
 
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
-        return "–"
+        return "&ndash;"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            return "–"
+            return "&ndash;"
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.3g}"
         return f"{value:.{digits}g}"
@@ -95,7 +95,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _pct(value: Any) -> str:
-    return "–" if value is None else f"{100 * float(value):.1f}%"
+    return "&ndash;" if value is None else f"{100 * float(value):.1f}%"
 
 
 def _td(value: Any, *, pct: bool = False) -> str:
@@ -322,7 +322,8 @@ def _drift_section(title: str, drift: Mapping[str, Any], anchor: str, *,
             f'drifted (share {_pct(drift["drift_share"])}; the dataset drifts at '
             f'{_pct(drift["share_threshold"])}).</p>'
             f'<div class="scroll"><table class="sortable"><thead>{head}</thead><tbody>'
-            f'{"".join(rows)}</tbody></table></div>{legend}<div class="grid">{"".join(charts)}</div></section>')
+            f'{"".join(rows)}</tbody></table></div>{legend}<div class="grid">'
+            f'{"".join(charts)}</div></section>')
 
 
 def _quality_section(quality: Mapping[str, Any]) -> str:

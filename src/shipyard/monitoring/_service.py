@@ -99,8 +99,9 @@ class MonitoringService:
         ``reference``: data (DataFrame or file) to compare with instead of the version's
         stored reference profile. ``options``: see `MonitorConfig`."""
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise invalid("name", name, "1-250 letters, digits, '_', '-' or '.', starting with "
-                          "a letter or digit", where="create_monitor")
+            expected = "1-250 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            err = invalid("name", name, expected, where="create_monitor")
+            raise err
         uri = self._check_model_uri(model)
         seconds = int(parse_duration(window, what="window"))
         clean_rules = [check_rule(r) for r in rules]
@@ -164,7 +165,9 @@ class MonitoringService:
     @staticmethod
     def _check_url(url: str) -> str:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise invalid("webhook", url, "an http:// or https:// URL", where="a monitor")
+            expected = "an http:// or https:// URL"
+            err = invalid("webhook", url, expected, where="a monitor")
+            raise err
         return url
 
     # -- reading results ------------------------------------------------------------------

@@ -5,7 +5,7 @@ arrives already sorted (a reference profile keeps it that way), so a window cost
 the current values plus linear work:
 
 * `ks_wasserstein` merges the two sorted samples once and reads both the two-sample
-  Kolmogorov–Smirnov statistic and the Wasserstein-1 distance off the merged empirical CDFs.
+  Kolmogorov-Smirnov statistic and the Wasserstein-1 distance off the merged empirical CDFs.
   The arithmetic mirrors ``scipy.stats.ks_2samp`` (``searchsorted(..., side="right") / n``)
   and ``scipy.stats.wasserstein_distance`` (sum of ``|F1 - F2| * gap``), so the statistic is
   the same to the last bit and the distance agrees to rounding.
@@ -112,7 +112,7 @@ def psi(ref_props: FloatArray, cur_props: FloatArray, *, epsilon: float = PSI_EP
 
 
 def jensen_shannon(ref_props: FloatArray, cur_props: FloatArray) -> float:
-    """Jensen–Shannon *distance* (square root of the divergence, natural log) of two
+    """Jensen-Shannon *distance* (square root of the divergence, natural log) of two
     distributions over the same bins: ``scipy.spatial.distance.jensenshannon``. 0 when
     equal, at most sqrt(ln 2) ~ 0.833, symmetric."""
     import numpy as np
@@ -148,7 +148,7 @@ def chi2_homogeneity(ref_counts: Sequence[float] | FloatArray,
 
 
 def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (``scipy.stats.false_discovery_control``):
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``):
     reject where adjusted <= alpha to keep the false discovery rate at alpha."""
     if not pvalues:
         return []

@@ -36,7 +36,8 @@ def test_create_run_show_alerts_delete(churn: Churn) -> None:
     churn.log_hour(T0, 200, shift=15, labels=0.5)
     now = (T0 + HOUR + timedelta(minutes=1)).isoformat()
     [out] = _json(["monitor", "run", "churn-mon", "--now", now, "--json"])
-    assert out["error"] is None and len(out["windows"]) == 1
+    assert out["error"] is None
+    assert len(out["windows"]) == 1
     assert {r["rule"]: r["firing"] for r in out["rules"]} == {"rows > 10": True,
                                                               "drift_share > 0.3": True}
     [listed] = _json(["monitor", "list", "--json"])
@@ -90,8 +91,9 @@ def test_report_writes_html_and_json(tmp_path: Path) -> None:
         str(tmp_path / "r.json")]))
     assert "1 of 3 columns drifted" in out
     html = (tmp_path / "r.html").read_text()
-    assert html.startswith("<!doctype html>") and "<svg" in html and "http://" not in html.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert html.startswith("<!doctype html>")
+    assert "<svg" in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["drift"]["drifted_columns"] == ["age"]
     assert len(html) < 200_000

@@ -130,7 +130,8 @@ def test_alerts_are_deduplicated_cooled_down_resolved_and_signed(
     assert [x["state"] for x in receiver.bodies] == ["firing", "resolved"]
 
     [d] = hour(3, 200)  # fires again within the cool-down: recorded, not sent
-    assert d.id != a.id and d.detail["suppressed"] is True
+    assert d.id != a.id
+    assert d.detail["suppressed"] is True
     [e] = hour(4, 50)  # its resolution is not sent either
     assert e.state == AlertState.RESOLVED
     assert len(receiver.bodies) == 2
@@ -210,9 +211,9 @@ def test_create_checks_its_arguments(churn: Churn) -> None:
 
 
 def test_a_reference_file_replaces_the_version_profile(churn: Churn, tmp_path: Any) -> None:
-    from .conftest import features
-
     import numpy as np
+
+    from .conftest import features
 
     ref = features(2000, np.random.default_rng(9), shift=15)
     path = tmp_path / "ref.parquet"

@@ -114,7 +114,7 @@ class SqlMonitoringMixin(MonitorStore):
 
     def update_monitor(
         self, name: str, *, last_window_end: datetime | object = UNSET,
-        expected_window_end: datetime | None | object = UNSET,
+        expected_window_end: datetime | object | None = UNSET,
         enabled: bool | object = UNSET, config: Mapping[str, Any] | object = UNSET,
         rules: Sequence[str] | object = UNSET, webhooks: Sequence[str] | object = UNSET,
     ) -> Monitor:
@@ -249,9 +249,9 @@ class SqlMonitoringMixin(MonitorStore):
 
     def update_alert(
         self, alert_id: int, *, state: AlertState | object = UNSET,
-        value: float | None | object = UNSET, window_start: datetime | object = UNSET,
-        window_end: datetime | object = UNSET, resolved_at: datetime | None | object = UNSET,
-        last_notified_at: datetime | None | object = UNSET,
+        value: float | object | None = UNSET, window_start: datetime | object = UNSET,
+        window_end: datetime | object = UNSET, resolved_at: datetime | object | None = UNSET,
+        last_notified_at: datetime | object | None = UNSET,
         notifications: int | object = UNSET, detail: Mapping[str, Any] | object = UNSET,
     ) -> Alert:
         values: dict[str, Any] = {}
