@@ -76,11 +76,12 @@ def _register() -> None:
         runs,
         serve,
         server,
+        ui,
         users,
     )
 
     for module in (experiments, runs, models, db, config, quickstart, server, users, serve,
-                   monitor):
+                   monitor, ui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

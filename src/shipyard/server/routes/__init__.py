@@ -7,10 +7,20 @@ handlers stay thin: parse, check access, call one service method, serialize.
 
 from __future__ import annotations
 
-from shipyard.server.routes import access, artifacts, experiments, runs, system
+from shipyard.server.routes import (
+    access,
+    artifacts,
+    deployments,
+    experiments,
+    models,
+    monitors,
+    runs,
+    system,
+)
 from shipyard.server.routes._common import API_PREFIX
 
-API_ROUTERS = [experiments.router, runs.router, artifacts.router, access.router]
+API_ROUTERS = [experiments.router, runs.router, artifacts.router, access.router, models.router,
+               deployments.router, monitors.router]
 ROOT_ROUTERS = [system.router]
 
 __all__ = ["API_PREFIX", "API_ROUTERS", "ROOT_ROUTERS"]

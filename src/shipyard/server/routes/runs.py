@@ -10,7 +10,7 @@ from fastapi import Query, Response
 
 from shipyard.entities._ids import from_ms
 from shipyard.entities.identity import Role
-from shipyard.entities.tracking import DatasetInput, Page, Run, RunContext
+from shipyard.entities.tracking import DatasetInput, Run, RunContext
 from shipyard.errors import ExperimentNotFoundError, RunNotFoundError
 from shipyard.server.deps import Caller, State, Tracking, audit, require_run
 from shipyard.server.routes._common import api_router, no_content, respond
@@ -64,14 +64,14 @@ def search_runs(body: SearchRuns, policy: Caller, tracking: Tracking) -> Respons
     """Runs matching a filter, in the experiments the caller may read."""
     experiments = body.experiment_ids
     hidden = policy.hidden_experiments()
-    if experiments:
+    if experiments and not policy.is_admin:
         for name in experiments:
             policy.require_read(tracking.get_experiment(name).id)
     elif hidden:
         experiments = [e.id for e in tracking.list_experiments(include_deleted=True)
                        if e.id not in hidden]
         if not experiments:
-            return respond(Page(items=[]))
+            return respond({"runs": [], "next_page_token": None})
     page = tracking.search_runs(
         experiments, filter=body.filter, order_by=body.order_by, max_results=body.max_results,
         page_token=body.page_token, offset=body.offset, include_deleted=body.include_deleted,
@@ -83,6 +83,21 @@ def search_runs(body: SearchRuns, policy: Caller, tracking: Tracking) -> Respons
 def get_runs(body: RunIds, policy: Caller, tracking: Tracking, st: State) -> Response:
     """Runs in the order asked; unknown (or unreadable) ids are left out."""
     return respond(_visible(policy, st, tracking.get_runs(body.run_ids)))
+
+
+@router.get("/runs/search", response_model=RunPage)
+def search_runs_get(query: Annotated[SearchRuns, Query()], policy: Caller,
+                    tracking: Tracking) -> Response:
+    """The same search as a link (the UI's runs table links its JSON twin here):
+    ``?experiment_ids=ID&filter=...&order_by=metrics.auc DESC&max_results=50&offset=0``."""
+    return search_runs(query, policy, tracking)
+
+
+@router.get("/runs/batch-get", response_model=list[RunOut])
+def get_runs_get(query: Annotated[RunIds, Query()], policy: Caller, tracking: Tracking,
+                 st: State) -> Response:
+    """The same as a link: ``?run_ids=a&run_ids=b`` (the UI's compare page's JSON twin)."""
+    return get_runs(query, policy, tracking, st)
 
 
 @router.post("/runs/heartbeat", status_code=204)

@@ -86,6 +86,7 @@ class UiState:
             undefined=jinja2.StrictUndefined, auto_reload=False, trim_blocks=True,
             lstrip_blocks=True)
         self.env.filters.update(_format.FILTERS)
+        self.env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # charts keep their order
         self.env.filters["tojson_attr"] = lambda v: json.dumps(wire.jsonable(v))
         self.env.globals["version"] = __version__
         self.env.globals["query"] = _format.query

@@ -56,6 +56,23 @@ def _histories(tracking: Any, run_id: str, keys: list[str],
     return {k: series(tracking.get_metric_history(run_id, k), limit) for k in keys}
 
 
+def default_charts(tracking: Any, run_id: str, keys: list[str], want: int,
+                   probe: int = 20) -> tuple[list[str], dict[str, list[Metric]]]:
+    """Up to ``want`` keys to chart, series with more than one point first (a single
+    value makes a poor line chart), looking at no more than ``probe`` histories; returns
+    the histories read, to be reused."""
+    read: dict[str, list[Metric]] = {}
+    multi: list[str] = []
+    for key in keys[:probe]:
+        read[key] = tracking.get_metric_history(run_id, key)
+        if len(read[key]) > 1:
+            multi.append(key)
+            if len(multi) >= want:
+                break
+    rest = [k for k in keys if k not in multi]
+    return (multi + rest)[:want], read
+
+
 @router.get("/runs/{run_id}")
 def run_page(run_id: str, p: PageDep) -> Response:
     tracking = p.client.tracking
@@ -65,8 +82,10 @@ def run_page(run_id: str, p: PageDep) -> Response:
     keys = sorted_keys(run.metrics)
     plain = [k for k in keys if not k.startswith(SYSTEM)]
     system = [k for k in keys if k.startswith(SYSTEM)][:MAX_SYSTEM_CHARTS]
-    chosen = [k for k in qlist(p.request, "charts") if k in run.metrics][:MAX_CHARTS]
-    charts = chosen or plain[:DEFAULT_CHARTS]
+    charts = [k for k in qlist(p.request, "charts") if k in run.metrics][:MAX_CHARTS]
+    read: dict[str, list[Metric]] = {}
+    if not charts:
+        charts, read = default_charts(tracking, run.id, plain, DEFAULT_CHARTS)
     parent = None
     if run.parent_id:
         try:
@@ -89,7 +108,8 @@ def run_page(run_id: str, p: PageDep) -> Response:
     context = {
         "section": "experiments", "run": run, "experiment": exp, "metric_keys": plain,
         "system_keys": system, "charts": charts,
-        "histories": _histories(tracking, run.id, charts),
+        "histories": {k: series(read[k]) if k in read else series(
+            tracking.get_metric_history(run.id, k)) for k in charts},
         "system_histories": _histories(tracking, run.id, system, 2000),
         "datasets": tracking.list_inputs(run.id), "parent": parent, "children": children,
         "artifacts": infos, "tree": _artifacts.tree(infos), "selected": selected,
@@ -194,11 +214,19 @@ def compare(p: PageDep) -> Response:
     metric_rows = _rows(runs, "metrics")
     plain = [r["key"] for r in metric_rows if not r["key"].startswith(SYSTEM)]
     chosen = [k for k in qlist(p.request, "metrics") if k in {r["key"] for r in metric_rows}]
-    if not chosen:  # the metrics most runs have, those that differ first
+    if not chosen:  # series most runs have, those that differ first
         counts = {r["key"]: (sum(v is not None for v in r["values"]), r["differs"])
                   for r in metric_rows if r["key"] in plain}
-        chosen = sorted(plain, key=lambda k: (-counts[k][0], not counts[k][1], k.lower()))
-        chosen = chosen[:DEFAULT_COMPARE_CHARTS]
+        ranked = sorted(plain, key=lambda k: (-counts[k][0], not counts[k][1], k.lower()))
+        chosen, read = default_charts(tracking, runs[0].id, [k for k in ranked
+                                                            if k in runs[0].metrics],
+                                      DEFAULT_COMPARE_CHARTS)
+        chosen += [k for k in ranked if k not in chosen][:DEFAULT_COMPARE_CHARTS - len(chosen)]
+        # Parallel coordinates show summary metrics (one value a run) when there are some.
+        axes_metrics = [k for k in ranked if len(read.get(k, [None, None])) == 1][:3]
+    else:
+        axes_metrics = []
+    axes_metrics = axes_metrics or chosen[:3]
     per_series = max(200, MAX_POINTS * 4 // max(1, len(runs) * max(1, len(chosen))))
     overlays = {key: [{"run": r.id, "name": r.name,
                        **series(tracking.get_metric_history(r.id, key), per_series)}
@@ -216,7 +244,7 @@ def compare(p: PageDep) -> Response:
         "section": "experiments", "runs": runs, "attributes": attributes,
         "param_rows": param_rows, "metric_rows": metric_rows, "tag_rows": _rows(runs, "tags"),
         "metric_keys": plain, "chosen": chosen, "overlays": overlays,
-        "parcoords": parallel_coordinates(runs, param_rows, chosen[:3]),
+        "parcoords": parallel_coordinates(runs, param_rows, axes_metrics),
         "only_diff": p.request.query_params.get("diff") == "1",
         "ids": ",".join(r.id for r in runs), "field_ref": field_ref,
         "twin": "/api/v1/runs/batch-get?" + "&".join(f"run_ids={r.id}" for r in runs),

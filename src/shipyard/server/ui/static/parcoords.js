@@ -7,7 +7,7 @@
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
-  var H = 360, TOP = 28, BOTTOM = 40, LEFT = 40, RIGHT = 40;
+  var H = 380, TOP = 48, BOTTOM = 24, LEFT = 48, RIGHT = 48;
 
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
@@ -83,8 +83,11 @@
         var label = el("text", { x: x - 6, y: y(tk.t) + 3, "text-anchor": "end" }, g);
         label.textContent = fmt(tk.v).slice(0, 14);
       });
-      var name = el("text", { x: x, y: TOP - 10, "text-anchor": a === 0 ? "start" : a === axes.length - 1 ? "end" : "middle", "font-weight": "600" }, g);
-      name.textContent = axis.name.length > 28 ? "…" + axis.name.slice(-27) : axis.name;
+      // Names alternate between two rows so neighbours never overlap; the full name is the tooltip.
+      var name = el("text", { x: x, y: TOP - (a % 2 ? 10 : 26), "text-anchor": a === 0 ? "start" : a === axes.length - 1 ? "end" : "middle", "font-weight": "600" }, g);
+      var short = axis.name.replace(/^params\./, "").replace(/^metrics\./, "");
+      name.textContent = short.length > 24 ? "…" + short.slice(-23) : short;
+      el("title", {}, name).textContent = axis.name;
       var rect = el("rect", { class: "brush", x: x - 8, width: 16, y: 0, height: 0 }, g);
       var hit = el("rect", { x: x - 10, width: 20, y: y(1), height: y(0) - y(1), fill: "transparent", cursor: "ns-resize", "data-axis": axis.name }, g);
       var start = null;
