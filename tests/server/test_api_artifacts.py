@@ -127,3 +127,33 @@ def test_empty_artifact(api: ApiClient, run_id: str) -> None:
     got = api.get(f"{API}/runs/{run_id}/artifacts/empty")
     assert (got.status_code, got.content) == (200, b"")
     err(api.get(f"{API}/runs/{run_id}/artifacts/empty", headers={"Range": "bytes=0-"}), 416)
+
+
+def test_a_store_failing_mid_upload_is_a_typed_error_and_records_nothing(
+        api: ApiClient, run_id: str, server_client: Client,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.errors import BackendError
+
+    def broken_put(key: str, stream: object, *, overwrite: bool = True) -> int:
+        stream.read(1000)  # type: ignore[attr-defined]
+        msg = "disk full"
+        raise BackendError(msg, backend="local")
+
+    monkeypatch.setattr(server_client.artifacts, "put", broken_put)
+    err(api.put(f"{API}/runs/{run_id}/artifacts/x.bin", content=b"x" * 3_000_000), 500,
+        "backend-error")
+    assert ok(api.get(f"{API}/runs/{run_id}/artifacts")) == []
+
+
+def test_a_body_cut_short_publishes_nothing(api: ApiClient, run_id: str,
+                                            server_client: Client) -> None:
+    async def broken():
+        yield b"x" * 200_000
+        yield b"y" * 200_000
+        msg = "client went away"
+        raise ConnectionResetError(msg)
+
+    err(api.put(f"{API}/runs/{run_id}/artifacts/cut.bin", content=broken()), 400,
+        "invalid-argument")
+    assert ok(api.get(f"{API}/runs/{run_id}/artifacts")) == []
+    assert [k for k in server_client.artifacts.list() if run_id in k] == []

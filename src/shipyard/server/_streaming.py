@@ -22,16 +22,12 @@ from typing import BinaryIO, TypeVar
 import anyio
 import anyio.to_thread
 
-from shipyard.errors import RangeNotSatisfiableError
+from shipyard.errors import InvalidArgumentError, RangeNotSatisfiableError
 
 T = TypeVar("T")
 QUEUE_CHUNKS = 16
 CHUNK = 1024 * 1024
 _END = b""
-
-
-class UploadAbortedError(Exception):
-    """The client went away (or sent a broken body) before the upload finished."""
 
 
 class QueueReader(io.RawIOBase):
@@ -55,7 +51,8 @@ class QueueReader(io.RawIOBase):
             item = self.queue.get()
             if isinstance(item, BaseException):
                 self._eof = True
-                raise UploadAbortedError(str(item)) from item
+                msg = f"The upload ended before its last byte ({type(item).__name__})."
+                raise InvalidArgumentError(msg, hint="send the artifact again") from item
             if item == _END:
                 self._eof = True
             else:
@@ -114,12 +111,17 @@ async def consume_upload(chunks: AsyncIterator[bytes],
             return
         await _put(reader, _END)
 
+    failed: list[Exception] = []
     async with anyio.create_task_group() as tg:
         tg.start_soon(pump)
         try:
             await anyio.to_thread.run_sync(run)
+        except Exception as exc:  # re-raised below, outside the task group
+            failed.append(exc)
         finally:
             tg.cancel_scope.cancel()
+    if failed:
+        raise failed[0]  # as itself, so the error handlers see the ShipyardError
     return result[0]
 
 
