@@ -235,12 +235,13 @@ def check_options(method: str | Mapping[str, str], thresholds: Mapping[str, floa
 # -- per-column computation ----------------------------------------------------------------
 def _numeric_drift(ref: NumericReference, values: Any, *, decides: bool) -> dict[str, Any]:
     np = need("numpy")
-    finite = values[~np.isnan(values)]
-    n2 = int(finite.size)
+    cur = np.sort(values)  # NaN (missing) sorts last
+    n2 = int(np.searchsorted(cur, np.nan, side="left")) if cur.size else 0
+    cur = cur[:n2]
     out: dict[str, Any] = {"n_current": n2, "missing": int(values.size - n2)}
     if n2 == 0 or ref.count == 0 or ref.sample is None or ref.sample.size == 0:
         return out
-    cur = np.sort(finite)
+    finite = cur
     stat, distance = _stats.ks_wasserstein(ref.sample, cur)
     samples = {"ref": ref.values, "cur": finite} if ref.exact else {}
     stat, pvalue = _stats.ks_pvalue(stat, ref.count, n2, decides=decides, **samples)

@@ -51,15 +51,13 @@ def ks_wasserstein(ref_sorted: FloatArray, cur_sorted: FloatArray) -> tuple[floa
     import numpy as np
 
     n1, n2 = int(ref_sorted.size), int(cur_sorted.size)
-    total = n1 + n2
     merged = np.concatenate([ref_sorted, cur_sorted])
     order = np.argsort(merged, kind="stable")
     merged = merged[order]
-    # c1 n2 - c2 n1 = k n2 - c2 (n1 + n2) at merged position k (1-based)
-    num = np.cumsum(order >= n1, dtype=np.float64)
+    # n1 n2 (F1 - F2) = c1 n2 - c2 n1: +n2 at each reference point, -n1 at each current one
+    num = np.where(order < n1, float(n2), float(-n1))
     del order
-    num *= -total
-    num += np.arange(n2, (total + 1) * n2, n2, dtype=np.float64)[:total]
+    np.cumsum(num, out=num)
     np.abs(num, out=num)
     gaps = np.diff(merged)
     del merged
