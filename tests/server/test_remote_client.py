@@ -117,6 +117,13 @@ def test_typed_errors_cross_the_wire(remote: Client) -> None:
         svc.search_runs(filter="metrics.x >")
 
 
+def test_experiment_names_with_slashes_work_remotely(remote: Client) -> None:
+    run = remote.tracking.create_run(experiment="team/churn v2")
+    exp = remote.tracking.get_experiment("team/churn v2")
+    assert exp.id == run.experiment_id
+    assert [r.id for r in remote.tracking.search_runs("team/churn v2").items] == [run.id]
+
+
 def test_client_side_validation_still_happens_first(remote: Client) -> None:
     from shipyard.errors import InvalidArgumentError
 

@@ -40,6 +40,7 @@ from shipyard.entities.tracking import (
 from shipyard.errors import (
     ArtifactAlreadyExistsError,
     ArtifactNotFoundError,
+    ExperimentNotFoundError,
     InvalidArgumentError,
     NotFoundError,
     RangeNotSatisfiableError,
@@ -134,6 +135,9 @@ class RemoteMetadataStore(MetadataStore):
         return load(Experiment, self._post("/experiments", body, idempotent=False))
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        if "/" in experiment_id:  # never an id, and a URL path cannot carry it
+            msg = f"No experiment with id {experiment_id!r}."
+            raise ExperimentNotFoundError(msg, hint="list them with `shipyard experiments list`")
         return load(Experiment, self._get(f"/experiments/{_seg(experiment_id)}"))
 
     def find_experiment_by_name(self, name: str) -> Experiment | None:
