@@ -134,3 +134,11 @@ def test_missing_server_extra_becomes_an_install_hint() -> None:
     exit_code, output = out.stdout.split("\n", 1)
     assert exit_code == "1"
     assert "pip install 'shipyard[server]'" in output
+
+
+def test_the_server_banner_never_prints_a_database_password() -> None:
+    from shipyard.cli.commands.server import _hide_password
+
+    assert _hide_password("postgresql+psycopg://app:s3cr:et@db/x") == (
+        "postgresql+psycopg://app:***@db/x")
+    assert _hide_password("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

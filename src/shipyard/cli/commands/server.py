@@ -7,6 +7,7 @@ missing extra becomes an install hint.
 from __future__ import annotations
 
 import os
+import re
 
 import click
 
@@ -49,7 +50,7 @@ def server(host: str, port: int, workers: int, auth: bool | None, root_path: str
     enabled = client.settings.auth if auth is None else auth
     click.echo(f"Shipyard server on http://{host}:{port} ({workers} worker(s), auth "
                f"{'on' if enabled else 'off'})\n  metadata:  "
-               f"{client.settings.resolved_metadata_uri()}\n  artifacts: "
+               f"{_hide_password(client.settings.resolved_metadata_uri())}\n  artifacts: "
                f"{client.settings.resolved_artifact_uri()}", err=True)
     if workers == 1:
         uvicorn.run(create_app(client, auth=enabled), **options)
@@ -59,6 +60,11 @@ def server(host: str, port: int, workers: int, auth: bool | None, root_path: str
     os.environ["SHIPYARD_AUTH"] = "true" if enabled else "false"  # read by every worker
     uvicorn.run("shipyard.server.app:app_from_settings", factory=True, workers=workers,
                 **options)
+
+
+def _hide_password(uri: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", uri)
 
 
 COMMANDS = [server]
