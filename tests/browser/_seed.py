@@ -10,6 +10,7 @@ reports, with alerts.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -26,7 +27,7 @@ from shipyard.entities.monitoring import Monitor, MonitorResult
 from shipyard.entities.serving import DeployedModel, Deployment
 from shipyard.entities.tracking import DatasetInput, RunContext
 
-PASSWORD = "correct horse battery"  # noqa: S105 - test users only
+PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "eve": "editor", "vic": "viewer"}
 SWEEP = 24
 TIMINGS: dict[str, float] = {}
@@ -186,11 +187,9 @@ def _registry(client: Any, seeded: Seeded, rng: random.Random) -> None:
     reg.set_alias(seeded.model, "challenger", 4, actor="eve")
     reg.promote(seeded.model, to="champion", version=2, actor="ada", reason="better recall",
                 rules=["version >= 2"])
-    try:
+    with contextlib.suppress(PromotionRejectedError):
         reg.promote(seeded.model, to="champion", version=3, actor="eve",
                     rules=["metrics.auc >= champion.metrics.auc + 0.5", "version > 1"])
-    except PromotionRejectedError:
-        pass
     reg.promote(seeded.model, to="champion", from_alias="challenger", actor="ada",
                 rules=["metrics.auc >= champion.metrics.auc - 0.1"], reason="weekly retrain")
 

@@ -111,7 +111,8 @@ def test_runs_table_pages_through_the_database(ui: ApiClient, world: dict[str, A
     third = ui.get(f"{base}?size=10&page=3").text
     assert len(row_ids(first)) == 10
     assert len(row_ids(third)) == 5
-    assert 'class="next"' in first and 'class="next"' not in third
+    assert 'class="next"' in first
+    assert 'class="next"' not in third
     everything = row_ids(first) + row_ids(ui.get(f"{base}?size=10&page=2").text) + row_ids(third)
     assert sorted(everything) == sorted(world["ids"])
 
@@ -127,7 +128,8 @@ def test_runs_table_sorts_filters_and_picks_columns(ui: ApiClient,
                                            t)]
     assert scores == sorted(scores, reverse=True)
     assert all(s > 0.5 for s in scores)
-    assert 'data-field="metrics.score"' in t and 'data-field="params.lr"' in t
+    assert 'data-field="metrics.score"' in t
+    assert 'data-field="params.lr"' in t
     assert 'data-field="params.model"' not in t  # not chosen
 
 
@@ -136,7 +138,8 @@ def test_invalid_filter_is_shown_inline_with_the_caret(ui: ApiClient,
     page = ui.get(f"/experiments/{world['exp']}", params={"filter": "metrics.score >> 1"})
     assert page.status_code == 200
     assert 'id="error-box"' in page.text
-    assert "Invalid filter at column" in page.text and "^" in page.text
+    assert "Invalid filter at column" in page.text
+    assert "^" in page.text
     twin = ui.get("/api/v1/runs/search", params={"experiment_ids": world["exp"],
                                                  "filter": "metrics.score >> 1"})
     assert twin.status_code == 400
@@ -153,7 +156,8 @@ def test_run_page_previews_and_serves_artifacts_safely(ui: ApiClient,
                                                         world: dict[str, Any]) -> None:
     run = world["ids"][0]
     table = ui.get(f"/runs/{run}?artifact=table.csv").text
-    assert '<table class="preview-table">' in table and "<td>3</td>" in table
+    assert '<table class="preview-table">' in table
+    assert "<td>3</td>" in table
     html = ui.get(f"/runs/{run}/raw/report.html")
     assert html.headers["content-security-policy"].startswith("sandbox allow-scripts")
     blob = ui.get(f"/runs/{run}/raw/blob.bin")
@@ -175,7 +179,8 @@ def test_compare_rejects_one_run_and_highlights_differences(ui: ApiClient,
 def test_unknown_run_is_a_404_page(ui: ApiClient) -> None:
     page = ui.get("/runs/" + "0" * 32)
     assert page.status_code == 404
-    assert "Not found" in page.text and "text/html" in page.headers["content-type"]
+    assert "Not found" in page.text
+    assert "text/html" in page.headers["content-type"]
 
 
 # -- forms: CSRF and bulk actions ------------------------------------------------------------
@@ -280,7 +285,8 @@ def test_viewer_sees_no_private_experiment_and_cannot_delete(auth_ui: dict[str, 
     b = auth_ui["browser"]()
     login(b, "vic")
     home = b.get("/").text
-    assert "sweep" in home and ">other<" not in home
+    assert "sweep" in home
+    assert ">other<" not in home
     assert b.get(f"/experiments/{auth_ui['other']}").status_code == 403
     runs = b.get(f"/experiments/{auth_ui['exp']}").text
     assert 'value="delete"' not in runs  # no button

@@ -56,7 +56,7 @@ SECURITY_HEADERS = {
 }
 
 
-class LoginRequired(Exception):  # noqa: N818 - control flow, never leaves the UI
+class LoginRequired(Exception):
     """Raised by the page dependency when auth is on and nobody is signed in."""
 
 

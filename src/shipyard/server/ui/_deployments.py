@@ -10,6 +10,7 @@ time. Whatever a server does not report is simply not drawn.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,7 @@ def history_series(dep: Deployment) -> dict[str, Any]:
     if len(points) < 2:
         return {}
     xs, rate, err_rate = [], [], []
-    for prev, cur in zip(points, points[1:], strict=False):
+    for prev, cur in itertools.pairwise(points):
         dt = cur["t"] - prev["t"]
         req = (_number(cur.get("requests")) or 0) - (_number(prev.get("requests")) or 0)
         err = (_number(cur.get("errors")) or 0) - (_number(prev.get("errors")) or 0)

@@ -145,7 +145,7 @@ def report(name: str, p: PageDep) -> Response:
                                              ("prediction_drift", "columns"),
                                              ("performance", "overall"))}
     start, end = chosen.window_start, chosen.window_end
-    title = (f"{name}: {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC "
+    title = (f"{name}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
              f"({s.get('rows', 0):,} rows)")
     html = MonitoringReport(title=title, **sections).to_html()  # type: ignore[arg-type]
     response = HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
