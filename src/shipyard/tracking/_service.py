@@ -306,11 +306,18 @@ class TrackingService:
 
     def log_stream(self, run_id: str, stream: BinaryIO, path: str) -> ArtifactInfo:
         """Stream bytes into ``path`` of the run; size and SHA-256 are recorded."""
-        clean = validate_artifact_path(path)
+        return self._log_stream(self._writable_run(run_id), stream, path)
+
+    def _writable_run(self, run_id: str) -> Run:
         run = self.metadata.get_run(run_id)
         if run.lifecycle == "deleted":
             msg = f"Run {run_id!r} is deleted; nothing can be logged to it."
             raise InvalidArgumentError(msg)
+        return run
+
+    def _log_stream(self, run: Run, stream: BinaryIO, path: str) -> ArtifactInfo:
+        clean = validate_artifact_path(path)
+        run_id = run.id
         reader = HashingReader(stream)
         self.artifacts.put(self._key(run, clean), reader)  # type: ignore[arg-type]
         info = ArtifactInfo(path=clean, size=reader.size, sha256=reader.sha256,
@@ -341,12 +348,13 @@ class TrackingService:
             msg = "local_dir"
             raise invalid(msg, str(local_dir), "an existing folder",
                           where="log_artifacts")
+        run = self._writable_run(run_id)  # once, not per file
         out = []
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = file.relative_to(root).as_posix()
             dest = f"{artifact_path.strip('/')}/{rel}" if artifact_path else rel
             with file.open("rb") as fh:
-                out.append(self.log_stream(run_id, fh, dest))
+                out.append(self._log_stream(run, fh, dest))
         return out
 
     def log_text(self, run_id: str, text: str, path: str) -> ArtifactInfo:

@@ -60,6 +60,12 @@ class SQLiteMetadataStore(SqlMetadataStore):
         timeout = settings.sqlite_busy_timeout if settings else 60.0
         return cls(make_sqlite_engine(uri, busy_timeout=timeout))
 
+    def _insert_metrics(self, conn: Connection, rows: list[Any]) -> None:
+        # The driver's executemany on tuples is ~2x faster than Core's per-row processing.
+        conn.exec_driver_sql(
+            "INSERT INTO metrics (run_id, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
+            rows)
+
     def _write(self, fn: Any) -> Any:
         for attempt in range(_LOCK_RETRIES):
             try:

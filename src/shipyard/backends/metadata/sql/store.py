@@ -51,6 +51,7 @@ from shipyard.errors import (
 from shipyard.stores.metadata import UNSET, MetadataStore
 
 T = TypeVar("T")
+MetricRow = tuple[str, str, int, int, float | None]
 _CHUNK = 500  # ids per IN (...) clause
 
 
@@ -344,16 +345,18 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         params: dict[str, ParamValue] | None = None, tags: dict[str, str] | None = None,
         batch_id: str | None = None,
     ) -> bool:
-        metric_rows = [
-            {"run_id": run_id, "key": m.key, "step": m.step, "timestamp": to_ms(m.timestamp),
-             "value": _num(m.value)}
-            for m in metrics
-        ]
+        stamps: dict[datetime, int] = {}  # points of one batch often share a timestamp
+        metric_rows: list[MetricRow] = []
+        for m in metrics:
+            ms = stamps.get(m.timestamp)
+            if ms is None:
+                ms = stamps[m.timestamp] = to_ms(m.timestamp)
+            metric_rows.append((run_id, m.key, m.step, ms, _num(m.value)))
         return self._write(lambda c: self._log_batch_txn(
             c, run_id, metric_rows, params or {}, tags or {}, batch_id))
 
     def _log_batch_txn(
-        self, conn: Connection, run_id: str, metric_rows: list[dict[str, Any]],
+        self, conn: Connection, run_id: str, metric_rows: list[MetricRow],
         params: dict[str, ParamValue], tags: dict[str, str], batch_id: str | None,
     ) -> bool:
         self._require_run(conn, run_id, writable=True)
@@ -370,9 +373,14 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
                 index_elements=["run_id", "key"], set_={"value": ins.excluded.value}),
                 [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(tags.items())])
         if metric_rows:
-            conn.execute(s.metrics.insert(), metric_rows)
+            self._insert_metrics(conn, metric_rows)
             self._upsert_latest(conn, metric_rows)
         return True
+
+    def _insert_metrics(self, conn: Connection, rows: list[MetricRow]) -> None:
+        """Bulk insert of points; dialects may override with a faster driver path."""
+        cols = ("run_id", "key", "step", "timestamp", "value")
+        conn.execute(s.metrics.insert(), [dict(zip(cols, r, strict=True)) for r in rows])
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, ParamValue]) -> None:
         rows = []
@@ -380,10 +388,15 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
             encoded, str_value, num_value = _param_columns(value)
             rows.append({"run_id": run_id, "key": key, "value": encoded,
                          "str_value": str_value, "num_value": num_value})
-        conn.execute(self._insert_ignore(s.params), rows)
+        inserted = {r[0] for r in conn.execute(  # executemany form: the statement caches
+            self._insert_ignore(s.params).returning(s.params.c.key), rows)}
+        existing = [row for row in rows if row["key"] not in inserted]
+        if not existing:
+            return
         stored = dict(conn.execute(select(s.params.c.key, s.params.c.value).where(
-            s.params.c.run_id == run_id, s.params.c.key.in_(list(params)))).all())
-        for row in rows:
+            s.params.c.run_id == run_id,
+            s.params.c.key.in_([row["key"] for row in existing]))).all())
+        for row in existing:
             if stored.get(row["key"]) != row["value"]:
                 key = row["key"]
                 msg = (f"Param {key!r} of run {run_id!r} is already {json.loads(stored[key])!r}; "
@@ -391,12 +404,12 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
                 raise ParamConflictError(
                     msg, hint="log the new value under another key, or start a new run")
 
-    def _upsert_latest(self, conn: Connection, metric_rows: list[dict[str, Any]]) -> None:
-        latest: dict[str, dict[str, Any]] = {}
+    def _upsert_latest(self, conn: Connection, metric_rows: list[MetricRow]) -> None:
+        latest: dict[str, MetricRow] = {}
         for row in metric_rows:
-            cur = latest.get(row["key"])
-            if cur is None or (row["step"], row["timestamp"]) >= (cur["step"], cur["timestamp"]):
-                latest[row["key"]] = row
+            cur = latest.get(row[1])
+            if cur is None or (row[2], row[3]) >= (cur[2], cur[3]):
+                latest[row[1]] = row
         ins = self.dialect_insert(s.latest_metrics)
         lm = s.latest_metrics.c
         stmt = ins.on_conflict_do_update(
@@ -406,7 +419,9 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
             where=or_(ins.excluded.step > lm.step,
                       and_(ins.excluded.step == lm.step, ins.excluded.timestamp >= lm.timestamp)),
         )
-        conn.execute(stmt, [latest[k] for k in sorted(latest)])
+        conn.execute(stmt, [
+            {"run_id": r[0], "key": r[1], "step": r[2], "timestamp": r[3], "value": r[4]}
+            for r in (latest[k] for k in sorted(latest))])
 
     def delete_tag(self, run_id: str, key: str) -> None:
         def txn(conn: Connection) -> None:
