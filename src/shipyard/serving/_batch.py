@@ -1,10 +1,12 @@
 """Batch scoring (``shipyard predict``): stream a large input through a model in chunks.
 
-The input (a Parquet, CSV or Arrow file, a folder of them, or an ``s3://`` prefix) is read as
-a pyarrow dataset in record batches of ``chunk_rows``, so memory stays bounded by a few chunks
-whatever the input size. Chunks are scored in a pool of ``workers`` processes (each loads the
-model once, from a local copy of the package), and written in input order to the output
-(Parquet or CSV, local or S3) with the input's non-feature columns (ids) and the row number.
+The input (a Parquet, CSV or Arrow file, a folder of them, or an ``s3://`` prefix) is read
+file after file, sequentially, in chunks of ``chunk_rows`` rows, so memory stays bounded by a
+few chunks whatever the input size (pyarrow's dataset scanner reads ahead in parallel, and
+its RSS grew past 3x a 384 MB file, so it is not used). Chunks are scored in a pool of
+``workers`` processes (each loads the model once, from a local copy of the package; the
+parent never imports the model's library), and written in input order to the output (Parquet,
+CSV or Arrow, local or S3) with the input's non-feature columns (ids) and the row number.
 
 Every row is validated against the signature. A row that does not match (a value that is not
 of its column's type, a missing value where the type has none) or that the model itself
@@ -15,6 +17,9 @@ of the signature that the input lacks altogether fails the job at once (nothing 
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,7 +33,7 @@ from shipyard.serving._codec import InputSpec
 
 if TYPE_CHECKING:
     from shipyard.config import Settings
-    from shipyard.models import ModelService, PyFuncModel
+    from shipyard.models import ModelService, PyFuncModel, Signature
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".arrow": "ipc",
             ".feather": "ipc", ".ipc": "ipc"}
@@ -77,34 +82,133 @@ def _format_of(path: str, default: str | None = None) -> str:
     return fmt
 
 
-def open_dataset(path: str, settings: Settings | None = None,
-                 fmt: str | None = None) -> Any:
-    """A pyarrow dataset over a file, a folder of files (format from the files) or S3."""
-    import pyarrow.dataset as ds
-    import pyarrow.fs as pafs
+class InputFiles:
+    """The files of an input (one file, a folder of one format, or an S3 prefix), read one
+    after the other in record batches: sequential and single-threaded, so at most one
+    Parquet row group (or CSV block) is in memory besides the chunk being built."""
 
-    fs, where = _filesystem(path, settings)
-    info = fs.get_file_info(where)
-    if info.type == pafs.FileType.NotFound:
-        msg = f"The input {path!r} does not exist."
-        raise InvalidArgumentError(msg, hint="pass a Parquet/CSV/Arrow file or a folder of them")
-    if fmt is None:
+    def __init__(self, path: str, settings: Settings | None = None,
+                 fmt: str | None = None) -> None:
+        import pyarrow.fs as pafs
+
+        self.path = path
+        self.fs, where = _filesystem(path, settings)
+        info = self.fs.get_file_info(where)
+        if info.type == pafs.FileType.NotFound:
+            msg = f"The input {path!r} does not exist."
+            raise InvalidArgumentError(msg, hint="pass a Parquet/CSV/Arrow file or a folder "
+                                                 "of them")
         if info.type == pafs.FileType.Directory:
-            files = fs.get_file_info(pafs.FileSelector(where, recursive=True))
-            kinds = {_FORMATS.get(Path(f.path).suffix.lower()) for f in files if f.is_file}
-            kinds.discard(None)
-            if len(kinds) != 1:
+            found = [f for f in self.fs.get_file_info(pafs.FileSelector(where, recursive=True))
+                     if f.is_file and not Path(f.path).name.startswith(("_", "."))]
+            kinds = {_FORMATS.get(Path(f.path).suffix.lower()) for f in found} - {None}
+            if fmt is None and len(kinds) != 1:
                 msg = (f"The folder {path!r} holds {len(kinds) or 'no'} kinds of data files; "
                        "it needs files of one format (.parquet, .csv or .arrow).")
                 raise InvalidArgumentError(msg, hint="pass --format, or one file")
-            fmt = kinds.pop()
+            fmt = fmt or kinds.pop()
+            self.files = sorted(f.path for f in found
+                                if _FORMATS.get(Path(f.path).suffix.lower(), fmt) == fmt)
         else:
-            fmt = _format_of(path)
+            fmt = fmt or _format_of(path)
+            self.files = [where]
+        if not self.files:
+            msg = f"The folder {path!r} holds no data files."
+            raise InvalidArgumentError(msg)
+        self.format = fmt
+
+    def _open(self, file: str) -> Any:
+        return self.fs.open_input_file(file)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names of the first file."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        first = self.files[0]
+        try:
+            if self.format == "parquet":
+                return list(pq.read_schema(self._open(first)).names)
+            if self.format == "csv":
+                with self.fs.open_input_stream(first) as stream:
+                    return list(pcsv.open_csv(stream).schema.names)
+            with self._open(first) as fh:
+                return list(_ipc_open(fh)[0].names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            msg = f"Cannot read {first!r} as {self.format}: {exc}"
+            raise InvalidArgumentError(msg) from exc
+
+    def count_rows(self) -> int | None:
+        """Total rows when cheap to know (Parquet footers), else None."""
+        if self.format != "parquet":
+            return None
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(self._open(f)).metadata.num_rows for f in self.files)
+
+    def batches(self, chunk_rows: int, text_columns: list[str]) -> Iterator[Any]:
+        """Tables of ``chunk_rows`` rows (the last one shorter), in file order. CSV columns
+        in ``text_columns`` are read as text, so one bad value cannot fail the whole read
+        (the chunk's validation rejects that row instead)."""
+        import pyarrow as pa
+
+        pending: list[Any] = []
+        rows = 0
+        for batch in self._raw(chunk_rows, text_columns):
+            pending.append(batch)
+            rows += batch.num_rows
+            while rows >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, chunk_rows).combine_chunks()
+                rest = table.slice(chunk_rows)
+                pending, rows = rest.to_batches(), rest.num_rows
+        if rows:
+            yield pa.Table.from_batches(pending).combine_chunks()
+
+    def _raw(self, chunk_rows: int, text_columns: list[str]) -> Iterator[Any]:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        schema = None
+        for file in self.files:
+            try:
+                if self.format == "parquet":
+                    reader = pq.ParquetFile(self._open(file), pre_buffer=False)
+                    yield from reader.iter_batches(batch_size=chunk_rows, use_threads=False)
+                elif self.format == "csv":
+                    convert = pcsv.ConvertOptions(
+                        column_types=dict.fromkeys(text_columns, pa.string()),
+                        strings_can_be_null=True)
+                    with self.fs.open_input_stream(file) as stream:
+                        for batch in pcsv.open_csv(stream, convert_options=convert,
+                                                   read_options=pcsv.ReadOptions(
+                                                       block_size=4 << 20)):
+                            if schema is None:
+                                schema = batch.schema
+                            yield batch if batch.schema == schema else _conform(
+                                pa.Table.from_batches([batch]), schema).to_batches()[0]
+                else:
+                    with self._open(file) as fh:
+                        yield from _ipc_open(fh)[1]
+            except (pa.ArrowInvalid, OSError) as exc:
+                msg = f"Cannot read {file!r} as {self.format}: {exc}"
+                raise InvalidArgumentError(msg) from exc
+
+
+def _ipc_open(fh: Any) -> tuple[Any, Iterator[Any]]:
+    """(schema, batches) of an Arrow IPC file, or of a stream."""
+    import pyarrow as pa
+
     try:
-        return ds.dataset(where, filesystem=fs, format=fmt, exclude_invalid_files=False)
-    except (OSError, ValueError) as exc:
-        msg = f"Cannot read {path!r} as {fmt}: {exc}"
-        raise InvalidArgumentError(msg) from exc
+        reader = pa.ipc.open_file(fh)
+        return reader.schema, (reader.get_batch(i) for i in range(reader.num_record_batches))
+    except pa.ArrowInvalid:
+        fh.seek(0)
+        stream = pa.ipc.open_stream(fh)
+        return stream.schema, iter(stream)
 
 
 class _Writer:
@@ -164,12 +268,14 @@ def _conform(table: Any, schema: Any) -> Any:
 
 
 # -- scoring one chunk ------------------------------------------------------------------
-def _problems(frame: Any, spec: InputSpec) -> Any:
-    """Per row, the first reason it does not match the signature (None when it does)."""
+def _problems(frame: Any, spec: InputSpec) -> tuple[Any, Any]:
+    """Per row, the first reason it does not match the signature (None when it does), and
+    the frame with text columns that hold numbers read as numbers (CSV has no types)."""
     import numpy as np
     import pandas as pd
 
     reasons = np.full(len(frame), None, dtype=object)
+    fixed = frame.copy()
     for name in spec.columns or ():
         want = spec.types[name]
         col = frame[name]
@@ -186,6 +292,8 @@ def _problems(frame: Any, spec: InputSpec) -> Any:
                 isinstance(v, str) and _is_number(v)) else v), errors="coerce")
             values = num.to_numpy(dtype="float64", na_value=np.nan)
             bad = present & np.isnan(values)
+            if not pd.api.types.is_numeric_dtype(col.dtype):
+                fixed[name] = num
             if want.startswith(("int", "uint")):
                 info = np.iinfo(np.dtype(want))
                 with np.errstate(invalid="ignore"):
@@ -196,7 +304,7 @@ def _problems(frame: Any, spec: InputSpec) -> Any:
             value = col.iloc[i]
             reasons[i] = (f"column {name!r} has value {value!r}; the signature expects "
                           f"{want}")
-    return reasons
+    return reasons, fixed
 
 
 def _is_number(text: str) -> bool:
@@ -246,6 +354,8 @@ def score_chunk(model: PyFuncModel, predictor: Any, batch: Any, start: int,
     cols = list(spec.columns or table.column_names)
     reasons = np.full(n, None, dtype=object)
     x = None
+    if spec.numeric:
+        table = _numbers_from_text(table, cols)
     if spec.numeric and all(pa.types.is_integer(table.column(c).type) or pa.types.is_floating(
             table.column(c).type) for c in cols):
         arr = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in cols])
@@ -259,7 +369,7 @@ def score_chunk(model: PyFuncModel, predictor: Any, batch: Any, start: int,
         try:
             x = model.prepare(frame)
         except SignatureError:
-            reasons = _problems(frame, spec)
+            reasons, frame = _problems(frame, spec)
             good = np.flatnonzero(reasons == None)  # noqa: E711 - elementwise
             x = None
             if len(good):
@@ -313,6 +423,23 @@ def score_chunk(model: PyFuncModel, predictor: Any, batch: Any, start: int,
     return scored, rejects
 
 
+def _numbers_from_text(table: Any, cols: list[str]) -> Any:
+    """Text columns (CSV read as text) cast to float64 when every value parses; a chunk with
+    a bad value is left as is (row-level validation then names it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name in cols:
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            try:
+                cast = pc.cast(col, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return table
+            table = table.set_column(table.column_names.index(name), name, cast)
+    return table
+
+
 def _arrow_values(values: Any) -> Any:
     import numpy as np
     import pyarrow as pa
@@ -330,13 +457,19 @@ def _arrow_values(values: Any) -> Any:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(folder: str, settings: Settings) -> None:
+def _worker_init(folder: str, trusted: bool, settings: Settings) -> None:
+    """Load the package once per worker; an error is kept and raised by every chunk (an
+    initializer that raises would only break the pool, losing the reason)."""
     from shipyard.models import ModelService
 
-    # the parent loaded (and trust-checked) this package; here it is a verified local copy
-    model = ModelService(None, settings).load_model(folder, trust_pickle=True)  # type: ignore[arg-type]
-    _WORKER["model"] = model
-    _WORKER["predictor"] = _predictor(model)
+    try:
+        # a verified local copy: loading it checks hashes and trust (never the tracking store)
+        model = ModelService(None, settings).load_model(  # type: ignore[arg-type]
+            folder, trust_pickle=trusted)
+        _WORKER["model"] = model
+        _WORKER["predictor"] = _predictor(model)
+    except Exception as exc:
+        _WORKER["error"] = exc
 
 
 def _predictor(model: PyFuncModel) -> Any:
@@ -353,6 +486,8 @@ def _predictor(model: PyFuncModel) -> Any:
 
 def _worker_score(batch: Any, start: int, passthrough: list[str],
                   keep_inputs: bool) -> tuple[Any, Any]:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
     return score_chunk(_WORKER["model"], _WORKER["predictor"], batch, start, passthrough,
                        keep_inputs)
 
@@ -387,10 +522,44 @@ class BatchScorer:
         _format_of(output)
         _format_of(rejects)
         started = time.perf_counter()
-        model = self.models.load_model(uri)  # trust is checked here, once
-        spec = InputSpec.of(model)
-        dataset = open_dataset(input, self.settings, input_format)
-        names = list(dataset.schema.names)
+        tmp = Path(tempfile.mkdtemp(prefix="shipyard-predict-"))
+        try:
+            if workers == 1:
+                model: Any = self.models.load_model(uri)
+                spec = InputSpec.of(model)
+            else:  # the workers load it; this process never imports the model's library
+                model = self._package(uri, tmp)
+                spec = InputSpec.of_signature(model[2])
+            return self._score(model, spec, input=input, output=output, rejects=rejects,
+                               chunk_rows=chunk_rows, workers=workers,
+                               input_format=input_format, keep_inputs=keep_inputs,
+                               progress=progress, started=started)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _package(self, uri: str, tmp: Path) -> tuple[str, bool, Signature | None]:
+        """A verified local copy of the package: (folder, trusted, signature)."""
+        from shipyard.models import signature_from_dict
+
+        where = self.models.resolve(uri)
+        if where.kind == "path":
+            assert where.path is not None
+            folder, trusted = Path(where.path), bool(self.settings.trust_pickle)
+        else:
+            assert where.run_id is not None
+            assert where.path is not None
+            manifest = self.models.read_manifest(where.run_id, where.path)
+            self.models.download(where.run_id, where.path, tmp, manifest)
+            folder, trusted = tmp, self.models.store_is_trusted()
+        sig = folder / "signature.json"
+        signature = signature_from_dict(json.loads(sig.read_text())) if sig.is_file() else None
+        return str(folder), trusted, signature
+
+    def _score(self, model: Any, spec: InputSpec, *, input: str, output: str, rejects: str,
+               chunk_rows: int, workers: int, input_format: str | None, keep_inputs: bool,
+               progress: Progress | None, started: float) -> ScoreResult:
+        files = InputFiles(input, self.settings, input_format)
+        names = files.names
         if spec.columns is not None:
             missing = [c for c in spec.columns if c in spec.required and c not in names]
             if missing:
@@ -399,13 +568,14 @@ class BatchScorer:
                 raise SignatureError(msg, column=missing[0], value=None,
                                      expected=spec.types[missing[0]])
         passthrough = [n for n in names if spec.columns is not None and n not in spec.types]
-        total = _count_rows(dataset)
+        total = files.count_rows()
+        text = [c for c in (spec.columns or ()) if c in names]
         out = _Writer(output, self.settings)
         rej = _Writer(rejects, self.settings)
         done = scored = rejected = chunks = 0
         try:
-            for table, bad in self._chunks(model, dataset, chunk_rows, workers, passthrough,
-                                           keep_inputs):
+            for table, bad in self._chunks(model, files.batches(chunk_rows, text), workers,
+                                           passthrough, keep_inputs):
                 chunks += 1
                 done += table.num_rows + (bad.num_rows if bad is not None else 0)
                 scored += table.num_rows
@@ -427,10 +597,10 @@ class BatchScorer:
                            seconds=time.perf_counter() - started, output=output,
                            rejects=rejects if rejected else None)
 
-    def _chunks(self, model: PyFuncModel, dataset: Any, chunk_rows: int, workers: int,
+    def _chunks(self, model: Any, batches: Iterator[Any], workers: int,
                 passthrough: list[str], keep_inputs: bool) -> Iterator[tuple[Any, Any]]:
-        batches = dataset.to_batches(batch_size=chunk_rows, batch_readahead=1,
-                                     fragment_readahead=1)
+        """Scored chunks in input order; ``model`` is the loaded model (one worker) or the
+        (folder, trusted, signature) of its package, which each worker process loads."""
         if workers == 1:
             predictor = _predictor(model)
             start = 0
@@ -444,7 +614,7 @@ class BatchScorer:
         ctx = multiprocessing.get_context("spawn")
         pending: deque[Future[tuple[Any, Any]]] = deque()
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(str(model.folder), self.settings)) as pool:
+                                 initargs=(model[0], model[1], self.settings)) as pool:
             start = 0
             for batch in batches:
                 if not batch.num_rows:
@@ -456,13 +626,3 @@ class BatchScorer:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
-
-
-def _count_rows(dataset: Any) -> int | None:
-    fmt = getattr(dataset, "format", None)
-    if fmt is not None and type(fmt).__name__ == "ParquetFileFormat":
-        try:
-            return int(dataset.count_rows())
-        except (OSError, ValueError):
-            return None
-    return None

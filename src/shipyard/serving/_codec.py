@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.errors import InvalidArgumentError, SignatureError
 
 if TYPE_CHECKING:
-    from shipyard.models import PyFuncModel
+    from shipyard.models import PyFuncModel, Signature
 
 try:  # orjson is several times faster; the json module is the fallback
     import orjson as _orjson
@@ -109,7 +109,10 @@ class InputSpec:
 
     @classmethod
     def of(cls, model: PyFuncModel) -> InputSpec:
-        sig = model.signature
+        return cls.of_signature(model.signature)
+
+    @classmethod
+    def of_signature(cls, sig: Signature | None) -> InputSpec:
         if sig is None:
             return cls(None, frozenset(), {}, tensor=False, numeric=False)
         if sig.is_tensor:

@@ -1,0 +1,110 @@
+"""``shipyard serve`` as a real process: it starts, answers, registers itself, reports its
+start-up, and stops cleanly on SIGTERM; several workers share the port and sum their metrics.
+``shipyard deployments list`` shows it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from shipyard.cli.main import cli
+from shipyard.testing.server import clean_env, free_port
+from tests.serving.conftest import COLS, Zoo, wait_ready
+
+ROW = dict.fromkeys(COLS, 0.5)
+
+
+def _start(zoo: Zoo, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = tmp_path / f"serve-{port}.log"
+    env = clean_env(home=str(zoo.client.settings.home_path))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipyard", "serve", *args, "--port", str(port),
+             "--log-level", "info"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"shipyard serve exited: {log.read_text()}")
+        try:
+            wait_ready(url, timeout=1)
+            return proc, url, log
+        except (AssertionError, httpx.HTTPError):
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"shipyard serve never became ready: {log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM; uvicorn shuts down gracefully, then re-raises the signal (exit -15)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_serve_process_answers_registers_and_stops(zoo: Zoo, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    proc, url, log = _start(zoo, tmp_path, "lr=models:/lr@champion", "models:/rf/1",
+                            "--no-log-predictions")
+    try:
+        r = httpx.post(f"{url}/v1/models/lr/predict", json=[ROW])
+        assert r.status_code == 200, r.text
+        assert httpx.post(f"{url}/v1/models/rf/predict", json=[ROW]).status_code == 200
+        monkeypatch.setenv("SHIPYARD_HOME", str(zoo.client.settings.home_path))
+        listed = CliRunner().invoke(cli, ["deployments", "list", "--json"])
+        assert listed.exit_code == 0, listed.output
+        mine = [d for d in json.loads(listed.output) if d["pid"] == proc.pid]
+        assert len(mine) == 1
+        assert mine[0]["state"] == "live"
+        assert mine[0]["url"].endswith(url.rsplit(":", 1)[1])
+        assert {(m["name"], m["version"]) for m in mine[0]["models"]} == {("lr", 1), ("rf", 1)}
+    finally:
+        code = _stop(proc)
+    assert code in (0, -signal.SIGTERM), log.read_text()
+    assert "Application shutdown complete" in log.read_text()
+    text = log.read_text()
+    assert '"path":"/v1/models/lr/predict","status":200' in text  # the JSON access log
+    stopped = CliRunner().invoke(cli, ["deployments", "list", "--all", "--json"])
+    assert [d["state"] for d in json.loads(stopped.output) if d["pid"] == proc.pid] == [
+        "stopped"]
+
+
+def test_serve_refuses_an_unknown_alias_at_once(zoo: Zoo, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    monkeypatch.setenv("SHIPYARD_HOME", str(zoo.client.settings.home_path))
+    res = CliRunner().invoke(cli, ["serve", "models:/lr@nope", "--port", str(free_port())])
+    assert res.exit_code == 1
+    assert "nope" in res.output
+    bad = CliRunner().invoke(cli, ["serve", "not-a-uri", "--port", str(free_port())])
+    assert bad.exit_code == 1
+    assert "neither a model URI" in bad.output
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_port_and_sum_their_metrics(zoo: Zoo, tmp_path: Path) -> None:
+    proc, url, log = _start(zoo, tmp_path, "models:/lr@champion", "--workers", "2",
+                            "--no-log-predictions", "--no-access-log")
+    try:
+        with httpx.Client() as http:
+            for _ in range(40):  # new connections, so both workers get some
+                assert httpx.post(f"{url}/v1/models/lr/predict", json=[ROW]).status_code == 200
+            text = http.get(f"{url}/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith(
+            'shipyard_serving_requests_total{model="lr"') and 'status="200"' in x)
+        assert float(line.rsplit(" ", 1)[1]) == 40.0
+    finally:
+        code = _stop(proc)
+    assert code in (0, -signal.SIGTERM), log.read_text()
+    assert "Application shutdown complete" in log.read_text()
