@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.serving.conftest import COLS, Zoo
 
 from shipyard.errors import SignatureError
 from shipyard.serving._batch import BatchScorer, rejects_path
-from tests.serving.conftest import COLS, Zoo
 
 
 def _frame(zoo: Zoo, n: int) -> pd.DataFrame:
@@ -65,11 +65,13 @@ def test_bad_rows_go_to_the_rejects_file_with_reasons(zoo: Zoo, tmp_path: Path) 
     rejects = pd.read_csv(tmp_path / "out.rejects.csv")
     assert rejects["row"].tolist() == [3, 7]
     assert rejects["customer"].tolist() == ["c3", "c7"]
-    assert "'b'" in rejects["reason"][0] and "'tall'" in rejects["reason"][0]
+    assert "'b'" in rejects["reason"][0]
+    assert "'tall'" in rejects["reason"][0]
     assert "float64" in rejects["reason"][0]
     assert "NaN" in rejects["reason"][1]
     out = pd.read_csv(tmp_path / "out.csv")
-    assert 3 not in out["row"].tolist() and 7 not in out["row"].tolist()
+    assert 3 not in out["row"].tolist()
+    assert 7 not in out["row"].tolist()
     good = frame.drop(index=[3, 7])
     assert out["prediction"].tolist() == zoo.lr.predict(
         good[COLS].astype(float).to_numpy()).tolist()
@@ -123,7 +125,6 @@ def test_scoring_a_file_larger_than_the_memory_bound(zoo: Zoo, tmp_path: Path) -
     """2 M rows x 32 float64 columns (512 MB of values) through ``shipyard predict`` with
     two workers: no process's resident memory gets near the data's size."""
     from sklearn.linear_model import LogisticRegression
-
     from tests.serving.conftest import register
 
     width, rows, bound = 32, 2_000_000, 400 * 2**20

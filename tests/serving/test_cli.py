@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from tests.serving.conftest import COLS, Zoo, wait_ready
 
 from shipyard.cli.main import cli
 from shipyard.testing.server import clean_env, free_port
-from tests.serving.conftest import COLS, Zoo, wait_ready
 
 ROW = dict.fromkeys(COLS, 0.5)
 

@@ -18,10 +18,10 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from tests.serving.conftest import COLS, Zoo
 
 from shipyard.serving._codec import InputSpec, from_records
 from shipyard.serving._fast import Predictor
-from tests.serving.conftest import COLS, Zoo
 
 rng = np.random.default_rng(11)
 X = rng.normal(size=(400, 4))
@@ -86,7 +86,7 @@ def test_non_finite_input_takes_the_native_path_and_its_error(zoo: Zoo) -> None:
     with pytest.raises(ValueError, match="NaN"):
         predictor.both(np.array([[np.nan, 0.0, 0.0, 0.0]]))
     forest = _served(zoo, RandomForestClassifier(n_estimators=3, random_state=0), Y_BIN)
-    with pytest.raises(ValueError, match="float32|infinity|too large"):
+    with pytest.raises(ValueError, match=r"float32|infinity|too large"):
         forest.both(np.array([[1e300, 0.0, 0.0, 0.0]]))
 
 

@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.serving.conftest import COLS, Zoo
 
 from shipyard.backends.artifacts.memory import MemoryArtifactStore
 from shipyard.serving import FeedbackRecord, PredictionLogger, PredictionRecord, partition_key
-from tests.serving.conftest import COLS, Zoo
 
 
 def _load(store: Any, key: str) -> pa.Table:
