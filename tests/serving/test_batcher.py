@@ -174,3 +174,27 @@ def test_cost_model_learns_fixed_and_per_row_cost() -> None:
     for _ in range(5):
         same.observe(1, 0.01)
     assert same.per_row == 0.0  # one batch size only: no slope to learn yet
+
+
+def test_fast_models_run_in_the_event_loop_and_still_merge() -> None:
+    """Calls known to take under ``inline_below`` run in the loop thread (no thread switch);
+    requests submitted in the same loop iteration become one call."""
+    threads: list[str] = []
+    calls: list[int] = []
+
+    def run(jobs: list[Job]) -> None:
+        threads.append(threading.current_thread().name)
+        calls.append(len(jobs))
+        for job in jobs:
+            job.result = job.input
+
+    batcher = MicroBatcher(run, executor=ThreadPoolExecutor(1), inline_below=0.01)
+    batcher.cost.observe(1, 0.0001)
+
+    async def main() -> list[object]:
+        futs = [asyncio.ensure_future(batcher.submit(_job(i))) for i in range(5)]
+        return await asyncio.gather(*futs)
+
+    assert asyncio.run(main()) == list(range(5))
+    assert calls == [5]
+    assert threads == [threading.main_thread().name]

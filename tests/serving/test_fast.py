@@ -47,28 +47,35 @@ CASES: dict[str, tuple[Any, Any, str]] = {
                        "sklearn-trees"),
     "gradient-boosting": (GradientBoostingClassifier(n_estimators=5), Y_BIN, "native"),
     "pipeline": (make_pipeline(StandardScaler(), LogisticRegression()), Y_BIN, "native"),
+    # fitted on a DataFrame: scikit-learn checks feature names; the fast path matches them
+    "logistic-on-frame": (LogisticRegression(), Y_MULTI, "sklearn-linear"),
+    "forest-on-frame": (RandomForestClassifier(n_estimators=5, random_state=0), Y_BIN,
+                        "sklearn-trees"),
 }
 
 
-def _served(zoo: Zoo, estimator: Any, y: Any) -> Predictor:
-    estimator.fit(X, y)
+def _served(zoo: Zoo, estimator: Any, y: Any, *, frame: bool = False) -> Predictor:
+    estimator.fit(pd.DataFrame(X, columns=COLS) if frame else X, y)
     run = zoo.client.tracking.create_run(experiment="fast-paths")
     zoo.client.models.log_model(run.id, estimator,
                                 input_example=pd.DataFrame(X[:30], columns=COLS))
     model = zoo.client.models.load_model(f"runs:/{run.id}/model")
     predictor = Predictor(model)
-    predictor.enable_fast_path(model.prepare(X[:30]))
+    predictor.enable_fast_path(X[:30])
     return predictor
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fast_path_matches_the_estimator(zoo: Zoo, case: str) -> None:
     estimator, y, path = CASES[case]
-    predictor = _served(zoo, estimator, y)
+    frame = case.endswith("-on-frame")
+    predictor = _served(zoo, estimator, y, frame=frame)
     assert predictor.path == path
     test = rng.normal(size=(257, 4)) * 3
     for rows in (test[:1], test):
-        pred, proba = predictor.both(rows)
+        pred, proba = predictor.both(predictor.prepare(rows))
+        if frame:
+            rows = pd.DataFrame(rows, columns=COLS)
         want = estimator.predict(rows)
         if want.dtype.kind == "f":
             np.testing.assert_allclose(pred, want, rtol=1e-12)

@@ -360,7 +360,7 @@ def score_chunk(model: PyFuncModel, predictor: Any, batch: Any, start: int,
             table.column(c).type) for c in cols):
         arr = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in cols])
         try:
-            x = model.prepare(arr)
+            x = predictor.prepare(arr)
         except SignatureError:
             x = None
     frame = None
@@ -478,9 +478,15 @@ def _predictor(model: PyFuncModel) -> Any:
 
     predictor = Predictor(model)
     example = _example(model)
-    if example is not None and model.flavor == "sklearn":
+    sig = model.signature
+    if getattr(example, "ndim", 0) == 2 and model.flavor == "sklearn" and sig is not None and (
+            not sig.is_tensor):
+        from shipyard.models._signature import validate_matrix
+
         with contextlib.suppress(ShipyardError):
-            predictor.enable_fast_path(model.prepare(example))
+            matrix = validate_matrix(sig.inputs, example)  # type: ignore[arg-type]
+            if matrix is not None:
+                predictor.enable_fast_path(matrix)
     return predictor
 
 

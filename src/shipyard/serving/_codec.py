@@ -17,12 +17,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.errors import InvalidArgumentError, SignatureError
 
 if TYPE_CHECKING:
-    from shipyard.models import PyFuncModel, Signature
+    from shipyard.models import Signature
+
+    class PyFuncModel(Protocol):
+        """What decoding needs of a model: ``prepare`` (validate and cast against the
+        signature), as `shipyard.models.PyFuncModel` and the serving `Predictor` have."""
+
+        def prepare(self, data: Any) -> Any: ...
 
 try:  # orjson is several times faster; the json module is the fallback
     import orjson as _orjson
@@ -108,7 +114,8 @@ class InputSpec:
     """Every column is a scalar of one numeric type: the one-matrix fast path applies."""
 
     @classmethod
-    def of(cls, model: PyFuncModel) -> InputSpec:
+    def of(cls, model: Any) -> InputSpec:
+        """From a loaded model (anything with a ``signature``)."""
         return cls.of_signature(model.signature)
 
     @classmethod

@@ -51,6 +51,10 @@ class Predictor:
         self._fast: Both | None = None
         self._width = -1
         native = model.native
+        sig = model.signature
+        self.names: list[str] = sig.column_names if sig is not None else []
+        # scikit-learn estimators fitted on a DataFrame want one (feature names checked)
+        self.frame = model.flavor == "sklearn" and hasattr(native, "feature_names_in_")
         self.classes: list[Any] | None = None
         classes = getattr(native, "classes_", None)
         if classes is not None and getattr(classes, "ndim", 1) == 1:
@@ -62,19 +66,40 @@ class Predictor:
             self.one_pass = True  # predict is classes_[argmax(predict_proba)] in scikit-learn
 
     # -- calls ------------------------------------------------------------------------
+    def prepare(self, data: Any) -> Any:
+        """Validate ``data`` like the model's own ``prepare``; with the fast path on, a
+        numeric matrix stays a matrix even for an estimator fitted on a DataFrame."""
+        if self._fast is not None and getattr(data, "ndim", 0) == 2 and type(
+                data).__module__ == "numpy":
+            from shipyard.models._signature import validate_matrix
+
+            sig = self.model.signature
+            matrix = validate_matrix(sig.inputs, data) if sig is not None else None  # type: ignore[arg-type]
+            if matrix is not None:
+                return matrix
+        return self.model.prepare(data)
+
+    def _native(self, x: Any) -> Any:
+        """What the flavor's own predict takes: a DataFrame for frame-fitted estimators."""
+        if self.frame and type(x).__module__ == "numpy":
+            import pandas as pd
+
+            return pd.DataFrame(x, columns=self.names)
+        return x
+
     def predict(self, x: Any) -> Any:
         if self._fast is not None:
             out = self._call_fast(x)
             if out is not None:
                 return out[0]
-        return self.model.predict(x, prepared=True)
+        return self.model.predict(self._native(x), prepared=True)
 
     def predict_proba(self, x: Any) -> Any:
         if self._fast is not None:
             out = self._call_fast(x)
             if out is not None and out[1] is not None:
                 return out[1]
-        return self.model.predict_proba(x, prepared=True)
+        return self.model.predict_proba(self._native(x), prepared=True)
 
     def both(self, x: Any, *, predict: bool = True, proba: bool = True) -> tuple[Any, Any]:
         """The outputs asked for (each None when not asked), in as few passes as possible.
@@ -92,6 +117,7 @@ class Predictor:
             out = self._call_fast(x)
             if out is not None:
                 return (out[0] if predict else None), (out[1] if proba else None)
+        x = self._native(x)
         if proba and (self.one_pass or not predict):
             p = self.model.predict_proba(x, prepared=True)
             if predict:
@@ -107,8 +133,12 @@ class Predictor:
     def _call_fast(self, x: Any) -> tuple[Any, Any] | None:
         import numpy as np
 
+        if hasattr(x, "iloc") and self.frame:  # a frame in signature (= fitted) order
+            x = x.to_numpy()
         if type(x) is not np.ndarray or x.ndim != 2 or x.shape[1] != self._width or (
-                not np.isfinite(x).all()):
+                not np.isfinite(np.add.reduce(x, axis=None))):
+            # a NaN or inf anywhere makes the sum non-finite (so does an overflowing sum of
+            # huge values: that only sends the call to the native path, which handles it)
             return None  # the native path handles (or rejects) it
         assert self._fast is not None
         try:
@@ -130,6 +160,8 @@ class Predictor:
         width = int(getattr(native, "n_features_in_", -1))
         if width != example.shape[1]:
             return False
+        if self.frame and [str(n) for n in native.feature_names_in_] != self.names:
+            return False  # the signature's column order is not the fitted one
         self._width = width
         try:
             if name in _LINEAR and type(native).__module__.startswith("sklearn.linear_model"):
@@ -165,7 +197,7 @@ class Predictor:
         for sample in (x[:1], x, noisy):
             try:
                 pred, proba = fast(np.ascontiguousarray(sample))
-                want = self.model.predict(sample, prepared=True)
+                want = self.model.predict(self._native(sample), prepared=True)
             except (ValueError, TypeError, IndexError, FloatingPointError):
                 return False
             want = np.asarray(want)
@@ -175,7 +207,8 @@ class Predictor:
                     want.dtype.kind != "f" and not np.array_equal(pred, want)):
                 return False
             if self.has_proba:
-                want_p = np.asarray(self.model.predict_proba(sample, prepared=True))
+                want_p = np.asarray(self.model.predict_proba(self._native(sample),
+                                                             prepared=True))
                 if proba is None or proba.shape != want_p.shape or not np.allclose(
                         proba, want_p, rtol=_RTOL, atol=_ATOL):
                     return False
@@ -212,7 +245,10 @@ def _linear(est: Any, *, has_proba: bool) -> Both | None:
             pred = classes.take((scores > 0).astype(np.intp), axis=0)
             if binary:
                 prob = expit(scores)
-                return pred, np.stack([1 - prob, prob], axis=1)
+                out = np.empty((len(prob), 2), dtype=prob.dtype)
+                out[:, 1] = prob
+                np.subtract(1, prob, out=out[:, 0])  # what np.stack([1 - p, p]) holds
+                return pred, out
             return pred, None
         pred = classes.take(np.argmax(scores, axis=1), axis=0)
         if binary:

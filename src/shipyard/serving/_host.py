@@ -190,18 +190,29 @@ class ServedVersion:
             start = stop
 
     def warm_up(self) -> None:
-        """Call the model on its input example (or zeros) and try the fast path."""
+        """Call the model on its input example (or zeros), try the fast path, and time a
+        one-row and a whole-example call (the batcher's first cost estimate)."""
         start = time.perf_counter()
         example = _example(self.model)
         if example is None:
             return
-        x = self.model.prepare(example)
-        if self._fast and self.model.flavor == "sklearn":
-            self.predictor.enable_fast_path(x)
-        job = Job(input=x, rows=rows_of(x), outputs=frozenset({"predict", "predict_proba"}))
-        self._run([job])
-        if job.error is not None:
-            raise job.error
+        if self._fast and self.model.flavor == "sklearn" and getattr(example, "ndim", 0) == 2:
+            from shipyard.models._signature import validate_matrix
+
+            sig = self.model.signature
+            matrix = validate_matrix(sig.inputs, example) if sig is not None and not (  # type: ignore[arg-type]
+                sig.is_tensor) else example
+            if matrix is not None:
+                self.predictor.enable_fast_path(matrix)
+        x = self.predictor.prepare(example)
+        both = frozenset({"predict", "predict_proba"})
+        for part in (x, x[:1] if not hasattr(x, "iloc") else x.iloc[:1], x):
+            job = Job(input=part, rows=rows_of(part), outputs=both)
+            began = time.perf_counter()
+            self._run([job])
+            if job.error is not None:
+                raise job.error
+            self.batcher.cost.observe(job.rows, time.perf_counter() - began)
         self.warmup_seconds = time.perf_counter() - start
 
     def describe(self) -> dict[str, Any]:
@@ -440,9 +451,11 @@ class ModelHost:
 
     async def predict(self, version: ServedVersion, x: Any, *, outputs: frozenset[str],
                       request_id: str, received_ms: int | None = None,
-                      started: float | None = None) -> Prediction:
+                      started: float | None = None,
+                      timeout: float | object | None = ...) -> Prediction:
         """Run prepared input ``x`` through ``version`` (batched with other requests);
-        logs the prediction when a logger is set."""
+        logs the prediction when a logger is set. ``timeout`` defaults to the request
+        timeout option; None leaves it to the caller."""
         rows = rows_of(x)
         if rows == 0:
             msg = "The request holds no rows."
@@ -461,7 +474,8 @@ class ModelHost:
         job = Job(input=x, rows=rows, outputs=frozenset(wanted))
         version.in_flight += 1
         try:
-            pred, proba = await version.batcher.submit(job, timeout=self.options.request_timeout)
+            limit = self.options.request_timeout if timeout is ... else timeout
+            pred, proba = await version.batcher.submit(job, timeout=limit)  # type: ignore[arg-type]
         finally:
             version.in_flight -= 1
         result = Prediction(name=version.name, version=version.version, predictions=pred,
@@ -479,7 +493,7 @@ class ModelHost:
     def prepare(self, version: ServedVersion, data: Any) -> Any:
         """Validate in-memory data (a DataFrame, rows, an array) for ``version``."""
         try:
-            return version.model.prepare(data)
+            return version.predictor.prepare(data)
         except SignatureError:
             raise
         except (ValueError, TypeError) as exc:

@@ -87,7 +87,8 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
     parse_targets(targets)  # fails fast on a malformed URI or a duplicate name
     url = f"http://{settings.serve_host}:{settings.serve_port}"
     options = {"host": settings.serve_host, "port": settings.serve_port, "log_level": log_level,
-               "access_log": False, "timeout_graceful_shutdown": 10, "lifespan": "on"}
+               "access_log": False, "timeout_graceful_shutdown": 10, "lifespan": "on",
+               "proxy_headers": False, "server_header": False}
     click.echo(f"Shipyard model server on {url} ({settings.serve_workers} worker(s)): "
                f"{', '.join(targets)}", err=True)
     if settings.serve_workers == 1:

@@ -84,6 +84,23 @@ class _Disconnected(Exception):
     pass
 
 
+class _Deadline:
+    """One timer per request: past the request timeout it cancels the handler, which then
+    answers 408 (the body was still arriving) or 504 (the prediction was)."""
+
+    __slots__ = ("expired", "phase", "task")
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self.task = task
+        self.phase = "body"
+        self.expired = False
+
+    def expire(self) -> None:
+        if self.phase != "respond" and self.task is not None:
+            self.expired = True
+            self.task.cancel()
+
+
 def status_for(exc: ShipyardError) -> int:
     for klass in type(exc).__mro__:
         if klass in _STATUS_EXTRA:
@@ -224,6 +241,9 @@ class ServingApp:
         parts = path.strip("/").split("/")
         route, model, version, status, rows, code = path, "", "", 500, 0, None
         v2 = parts[0] == "v2"
+        clock = _Deadline(asyncio.current_task())
+        timer = asyncio.get_running_loop().call_later(self.timeout, clock.expire) if (
+            method == "POST") else None
         try:
             if len(parts) == 4 and parts[0] == "v1" and parts[1] == "models" and (
                     parts[3] in ("predict", "predict_proba")):
@@ -231,18 +251,33 @@ class ServingApp:
                 _allow(method, "POST")
                 served = self.host.current(parts[2])
                 model, version = served.name, served.label
-                status, rows = await self._predict(scope, receive, send, headers, served,
-                                                   parts[3], rid, received, start)
+                status, rows = await self._predict(receive, send, headers, served,
+                                                   parts[3], rid, received, start, clock)
             elif v2 and len(parts) in (4, 6) and parts[1] == "models" and parts[-1] == "infer":
                 route = "/v2/models/{name}/infer"
                 _allow(method, "POST")
                 served = self._v2_version(parts)
                 model, version = served.name, served.label
                 status, rows = await self._infer(receive, send, headers, served, rid,
-                                                 received, start)
+                                                 received, start, clock)
             else:
                 route = _route_label(parts)
-                status = await self._other(method, parts, scope, receive, send, headers, rid)
+                status = await self._other(method, parts, scope, receive, send, headers, rid,
+                                           clock)
+        except asyncio.CancelledError:
+            if not clock.expired or clock.task is None:
+                raise
+            clock.task.uncancel()
+            if clock.phase == "body":
+                status, code = 408, "request-timeout"
+                msg = f"The request body did not arrive within {self.timeout:g}s."
+                await self._error(send, status, code, msg, "send the body faster, or raise "
+                                  "SHIPYARD_SERVE_REQUEST_TIMEOUT", rid, v2=v2, close=True)
+            else:
+                status, code = 504, "prediction-timeout"
+                msg = f"The prediction did not finish within {self.timeout:g}s."
+                await self._error(send, status, code, msg, PredictionTimeoutError.default_hint,
+                                  rid, v2=v2, retry=True)
         except _Disconnected:
             status, code = 499, "client-disconnected"
         except HttpError as exc:
@@ -259,6 +294,9 @@ class ServingApp:
             await self._error(send, 500, code, f"The server failed unexpectedly "
                               f"({type(exc).__name__}); request id {rid}.",
                               "see the server's log for this request id", rid, v2=v2)
+        finally:
+            if timer is not None:
+                timer.cancel()
         seconds = time.perf_counter() - start
         self.metrics.request(model, version, route, status, seconds, rows, code)
         if self.access is not None:
@@ -276,21 +314,23 @@ class ServingApp:
         return served
 
     # -- predict ----------------------------------------------------------------------
-    async def _predict(self, scope: Scope, receive: Receive, send: Send,
-                       headers: dict[str, str], served: ServedVersion, method: str, rid: str,
-                       received: int, start: float) -> tuple[int, int]:
-        body = await self._body(receive, headers, start)
+    async def _predict(self, receive: Receive, send: Send, headers: dict[str, str],
+                       served: ServedVersion, method: str, rid: str, received: int,
+                       start: float, clock: _Deadline) -> tuple[int, int]:
+        body = await self._body(receive, headers)
+        clock.phase = "predict"
         ctype = headers.get("content-type", JSON)
         if len(body) > _OFFLOAD_BYTES:
             x = await asyncio.get_running_loop().run_in_executor(
-                None, decode, body, ctype, served.spec, served.model)
+                None, decode, body, ctype, served.spec, served.predictor)
         else:
-            x = decode(body, ctype, served.spec, served.model)
+            x = decode(body, ctype, served.spec, served.predictor)
         outputs = frozenset({method})
         self.metrics.in_flight_add(served.name, 1)
         try:
             result = await self.host.predict(served, x, outputs=outputs, request_id=rid,
-                                             received_ms=received, started=start)
+                                             received_ms=received, started=start,
+                                             timeout=None)
         finally:
             self.metrics.in_flight_add(served.name, -1)
         payload: dict[str, Any] = {"model": served.name, "version": served.version}
@@ -299,63 +339,62 @@ class ServingApp:
         else:
             payload["classes"] = result.classes
             payload["probabilities"] = fast_array(result.probabilities)
+        clock.phase = "respond"
         await _respond(send, 200, dumps(payload), rid)
         return 200, result.rows
 
     async def _infer(self, receive: Receive, send: Send, headers: dict[str, str],
                      served: ServedVersion, rid: str, received: int,
-                     start: float) -> tuple[int, int]:
-        body = await self._body(receive, headers, start)
+                     start: float, clock: _Deadline) -> tuple[int, int]:
+        body = await self._body(receive, headers)
+        clock.phase = "predict"
         ctype = headers.get("content-type", JSON).split(";", 1)[0].strip().lower()
         if ctype not in (JSON, "", "*/*") and not ctype.endswith("+json"):
             msg = f"Content type {ctype!r} is not supported by the inference protocol."
             raise UnsupportedMediaError(msg, hint=f"send {JSON}")
-        x, outputs, request_id = from_v2(body, served.spec, served.model)
+        x, outputs, request_id = from_v2(body, served.spec, served.predictor)
         if isinstance(request_id, str) and request_id and len(request_id) <= _MAX_REQUEST_ID:
             rid = request_id
         self.metrics.in_flight_add(served.name, 1)
         try:
             result = await self.host.predict(served, x, outputs=frozenset(outputs),
                                              request_id=rid, received_ms=received,
-                                             started=start)
+                                             started=start, timeout=None)
         finally:
             self.metrics.in_flight_add(served.name, -1)
         values = {"predict": result.predictions, "predict_proba": result.probabilities}
         payload = {"model_name": served.name, "model_version": served.label or None,
                    "id": rid, "outputs": [v2_output(o, values[o]) for o in outputs]}
+        clock.phase = "respond"
         await _respond(send, 200, dumps(payload), rid)
         return 200, result.rows
 
-    async def _body(self, receive: Receive, headers: dict[str, str], start: float) -> bytes:
+    async def _body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        """The whole body, refusing more than the limit (413); the request's deadline
+        covers a body that arrives too slowly (408)."""
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise _too_large(self.max_body, int(length))
         chunks: list[bytes] = []
         size = 0
-        remaining = self.timeout - (time.perf_counter() - start)
-        try:
-            async with asyncio.timeout(max(remaining, 0.001)):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _Disconnected
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise _too_large(self.max_body, size)
-                    chunks.append(chunk)
-                    if not message.get("more_body"):
-                        break
-        except TimeoutError:
-            msg = (f"The request body did not arrive within {self.timeout:g}s "
-                   f"({size} bytes so far).")
-            raise HttpError(408, "request-timeout", msg, "send the body faster, or raise "
-                            "SHIPYARD_SERVE_REQUEST_TIMEOUT", close=True) from None
-        return b"".join(chunks)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _too_large(self.max_body, size)
+            if not message.get("more_body"):
+                if not chunks:
+                    return bytes(chunk)
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
 
     # -- everything else ------------------------------------------------------------------
     async def _other(self, method: str, parts: list[str], scope: Scope, receive: Receive,
-                     send: Send, headers: dict[str, str], rid: str) -> int:
+                     send: Send, headers: dict[str, str], rid: str, clock: _Deadline) -> int:
         key = "/".join(parts)
         if key in ("health", "v2/health/live"):
             _allow(method, "GET")
@@ -396,10 +435,10 @@ class ServingApp:
             return 200
         if key == "v1/feedback":
             _allow(method, "POST")
-            return await self._feedback(receive, send, headers, rid)
+            return await self._feedback(receive, send, headers, rid, clock)
         if key == "admin/reload":
             _allow(method, "POST")
-            return await self._reload(scope, receive, send, headers, rid)
+            return await self._reload(scope, receive, send, headers, rid, clock)
         if key == "v2":
             _allow(method, "GET")
             await _respond(send, 200, dumps({"name": "shipyard", "version": __version__,
@@ -430,8 +469,9 @@ class ServingApp:
         return 200
 
     async def _feedback(self, receive: Receive, send: Send, headers: dict[str, str],
-                        rid: str) -> int:
-        body = await self._body(receive, headers, time.perf_counter())
+                        rid: str, clock: _Deadline) -> int:
+        body = await self._body(receive, headers)
+        clock.phase = "respond"
         doc = loads(body)
         items = doc if isinstance(doc, list) else [doc]
         records = [self._feedback_record(item, i) for i, item in enumerate(items)]
@@ -473,11 +513,12 @@ class ServingApp:
                               timestamp_ms=now_ms())
 
     async def _reload(self, scope: Scope, receive: Receive, send: Send,
-                      headers: dict[str, str], rid: str) -> int:
+                      headers: dict[str, str], rid: str, clock: _Deadline) -> int:
+        clock.phase = "respond"  # a reload is not cut short by the request timeout
         if self.auth is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._require_admin,
                                                              headers.get("authorization"))
-        await self._body(receive, headers, time.perf_counter())
+        await self._body(receive, headers)
         name = _query(scope).get("model")
         if name is not None:
             self.host.get(name)
