@@ -34,8 +34,8 @@ NUMERIC = [f"num_{i}" for i in range(15)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
 DRIFTED = {"num_0", "num_1", "num_2", "num_3", "num_4", "cat_0", "cat_1"}
 VENVS = {
-    "evidently": (BENCH / "evidently-venv", ["evidently>=0.7,<0.8", "pyarrow"]),
-    "nannyml": (BENCH / "nannyml-venv", ["nannyml", "pyarrow"]),
+    "evidently": (BENCH / "evidently-venv", ["evidently>=0.7,<0.8", "pandas<3", "pyarrow"]),
+    "nannyml": (BENCH / "nannyml-venv", ["nannyml", "pandas<3", "statsmodels", "pyarrow"]),
 }
 CATS = [["a", "b", "c", "d"], [f"p{i}" for i in range(6)], [f"k{i}" for i in range(10)],
         ["x", "y"], [f"z{i}" for i in range(20)]]
@@ -206,10 +206,18 @@ extra = {"version": evidently.__version__, "methods": sorted(methods)}
 NANNYML = COMMON + r"""
 import nannyml as nml
 """ + LOAD + r"""
+import math
+from nannyml.thresholds import ConstantThreshold
+# One decision per column over the whole current data: one chunk, and KS alerting at its 5%
+# critical value (NannyML's default KS threshold is mean + 3 sd over several reference chunks,
+# which a single chunk makes zero). chi2 alerts at p < 0.05, its only mode.
+n1, n2 = len(ref), len(cur)
+critical = 1.358 * math.sqrt((n1 + n2) / (n1 * n2))
 t0 = time.perf_counter()
 calc = nml.UnivariateDriftCalculator(
     column_names=NUMERIC + CATEGORICAL, treat_as_categorical=CATEGORICAL,
-    continuous_methods=["kolmogorov_smirnov"], categorical_methods=["chi2"], chunk_number=1)
+    continuous_methods=["kolmogorov_smirnov"], categorical_methods=["chi2"], chunk_number=1,
+    thresholds={"kolmogorov_smirnov": ConstantThreshold(lower=None, upper=critical)})
 calc.fit(ref)
 res = calc.calculate(cur).filter(period="analysis").to_df()
 seconds = time.perf_counter() - t0

@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 from shipyard.cli.commands.monitor import monitor
-from shipyard.monitoring import DEFAULT_THRESHOLDS, METHODS
-from shipyard.monitoring import _prometheus
+from shipyard.monitoring import DEFAULT_THRESHOLDS, METHODS, _prometheus
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -242,7 +242,8 @@ def _numeric_drift(ref: NumericReference, values: Any, *, decides: bool) -> dict
     if n2 == 0 or ref.count == 0 or ref.sample is None or ref.sample.size == 0:
         return out
     finite = cur
-    stat, distance = _stats.ks_wasserstein(ref.sample, cur)
+    prefix, center = ref.prefix_sums() if 8 * n2 <= ref.sample.size else (None, None)
+    stat, distance = _stats.ks_wasserstein(ref.sample, cur, prefix=prefix, center=center)
     samples = {"ref": ref.values, "cur": finite} if ref.exact else {}
     stat, pvalue = _stats.ks_pvalue(stat, ref.count, n2, decides=decides, **samples)
     norm = max(ref.std or 0.0, 1e-3)

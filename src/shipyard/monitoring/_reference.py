@@ -73,6 +73,18 @@ class NumericReference:
     approximate: str | None = None
     """None (exact values), "grid" or "histogram" (a v1 model profile without a grid)."""
     kind: str = NUMERIC
+    _prefix: Any = None
+    _center: float = 0.0
+
+    def prefix_sums(self) -> tuple[Any, float]:
+        """Cumulative sums of the centred sample (computed once), for windows far smaller
+        than the reference (see ``_stats.ks_wasserstein_search``)."""
+        if self._prefix is None:
+            np = need("numpy")
+            sample = self.sample
+            self._center = float(sample[sample.size // 2])
+            self._prefix = np.concatenate(([0.0], np.cumsum(sample - self._center)))
+        return self._prefix, self._center
 
     @property
     def sample(self) -> Any:

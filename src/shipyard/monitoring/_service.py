@@ -280,6 +280,10 @@ class MonitoringService:
             "rows": len(frame)}
         values: dict[str, Any] = {"rows": float(len(frame))}
         expected = cfg.expected_rows or self._expected_rows(monitor, start_ms)
+        if not len(frame):  # nothing to compare: only the volume speaks
+            summary["note"] = "no predictions in this window"
+            values["volume_ratio"] = 0.0 if expected else None
+            return summary, values
         inputs, outputs = split_columns(frame)
         profile = self._reference(monitor, cfg, version)
         mv = self._version(monitor, version)

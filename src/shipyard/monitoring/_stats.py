@@ -37,16 +37,33 @@ EXACT_KS_MAX_N = 10_000
 """SciPy's ``ks_2samp(method="auto")`` computes the exact p-value up to this size."""
 
 
-def ks_wasserstein(ref_sorted: FloatArray, cur_sorted: FloatArray) -> tuple[float, float]:
+def ks_wasserstein(ref_sorted: FloatArray, cur_sorted: FloatArray, *,
+                   prefix: FloatArray | None = None,
+                   center: float | None = None) -> tuple[float, float]:
     """The two-sample KS statistic and the Wasserstein-1 distance of two sorted samples.
 
-    Both arrays must be sorted ascending, finite and non-empty. One stable merge of the two
-    sorted runs (linear: the sort finds the two runs) gives, at every merged point, the counts
-    ``c1`` and ``c2`` of each sample at or below it; ``n1 n2 (F1 - F2) = c1 n2 - c2 n1`` is
-    then an exact integer (held in float64, exact below 2**53). The statistic is its largest
-    magnitude at the last point of each tie group (SciPy's ``side="right"`` ECDFs), the
-    distance the sum of its magnitude times the gap to the next point (zero-width gaps of
-    ties add nothing), as ``scipy.stats.wasserstein_distance`` sums it.
+    Both arrays must be sorted ascending, finite and non-empty. Same results as
+    ``scipy.stats.ks_2samp(...).statistic`` and ``scipy.stats.wasserstein_distance`` (to
+    rounding). A window at most an eighth of its reference searches the reference
+    (`ks_wasserstein_search`, O(n2 log n1): the cost follows the window); otherwise the two
+    samples are merged (`ks_wasserstein_merge`, O(n1 + n2)).
+    """
+    if 8 * cur_sorted.size <= ref_sorted.size:
+        return ks_wasserstein_search(ref_sorted, cur_sorted, prefix=prefix, center=center)
+    return ks_wasserstein_merge(ref_sorted, cur_sorted)
+
+
+def ks_wasserstein_merge(ref_sorted: FloatArray,
+                         cur_sorted: FloatArray) -> tuple[float, float]:
+    """KS statistic and Wasserstein-1 distance by merging the two samples: O(n1 + n2).
+
+    One stable merge of the two sorted runs (linear: the sort finds the two runs) gives, at
+    every merged point, the counts ``c1`` and ``c2`` of each sample at or below it;
+    ``n1 n2 (F1 - F2) = c1 n2 - c2 n1`` is then an exact integer (held in float64, exact
+    below 2**53). The statistic is its largest magnitude at the last point of each tie group
+    (SciPy's ``side="right"`` ECDFs), the distance the sum of its magnitude times the gap to
+    the next point (zero-width gaps of ties add nothing), as
+    ``scipy.stats.wasserstein_distance`` sums it.
     """
     import numpy as np
 
@@ -66,6 +83,72 @@ def ks_wasserstein(ref_sorted: FloatArray, cur_sorted: FloatArray) -> tuple[floa
     gaps *= num[:-1]  # not np.dot: BLAS threads cost more than they save here
     distance = float(gaps.sum()) / scale
     return stat, distance
+
+
+def ks_wasserstein_search(ref_sorted: FloatArray, cur_sorted: FloatArray, *,
+                          prefix: FloatArray | None = None,
+                          center: float | None = None) -> tuple[float, float]:
+    """KS statistic and Wasserstein-1 distance by searching the current values in the
+    reference: O(n2 log n1), for a window much smaller than its reference.
+
+    ``prefix`` are the cumulative sums of ``ref_sorted - center`` (``[0, r0, r0 + r1, ...]``;
+    a reference profile keeps them). The KS statistic is read at each current value and just
+    before it (exact integers ``|c1 n2 - c2 n1|``); the distance integrates ``|F1 - F2|``
+    between consecutive current values in closed form from the prefix sums, splitting an
+    interval where the reference ECDF crosses the current one. Values are centred first so
+    the sums keep their precision.
+    """
+    import numpy as np
+
+    n1, n2 = int(ref_sorted.size), int(cur_sorted.size)
+    rs, cs = ref_sorted, cur_sorted
+    if prefix is None or center is None:
+        center = float(rs[n1 // 2])
+        prefix = np.concatenate(([0.0], np.cumsum(rs - center)))
+    right = np.searchsorted(rs, cs, side="right")
+    prev = rs[np.maximum(right - 1, 0)]
+    tie = prev == cs
+    tie &= right > 0
+    if tie.any():
+        left = right.copy()
+        left[tie] = np.searchsorted(rs, cs[tie], side="left")
+    else:
+        left = right
+    j = np.arange(n2, dtype=np.int64)
+    step = cs[1:] != cs[:-1]
+    a = right * n2 - (j + 1) * n1
+    np.abs(a, out=a)
+    b = left * n2 - j * n1
+    np.abs(b, out=b)
+    d = max(int(a[-1]), int(a[:-1].max(where=step, initial=0)) if n2 > 1 else 0,
+            int(b[0]), int(b[1:].max(where=step, initial=0)) if n2 > 1 else 0)
+    stat = d / (float(n1) * float(n2))
+    c = cs - center
+    dist = (left[0] * c[0] - prefix[left[0]]) / n1
+    last = right[-1]
+    dist += ((prefix[n1] - prefix[last]) - (n1 - last) * c[-1]) / n1
+    if n2 > 1:
+        lo, hi = c[:-1], c[1:]
+        r0, l1 = right[:-1], left[1:]
+        level_num = (j[:-1] + 1) * n1  # n1 n2 F2 on the interval, compared in integers
+        level = (j[:-1] + 1) / n2
+        s_r, s_l = prefix[r0], prefix[l1]
+        delta = hi - lo
+        area = (r0 * delta + (l1 - r0) * hi - (s_l - s_r)) / n1  # integral of F1
+        below = l1 * n2 <= level_num
+        above = r0 * n2 >= level_num
+        contrib = np.where(below, level * delta - area, area - level * delta)
+        cross = np.nonzero(~(below | above))[0]
+        if cross.size:
+            k = (level_num[cross] + n2 - 1) // n2
+            xs = rs[k - 1] - center
+            rr, ll, lo_, hi_, lv = r0[cross], l1[cross], lo[cross], hi[cross], level[cross]
+            left_area = (rr * (xs - lo_) + (k - 1 - rr) * xs
+                         - (prefix[k - 1] - s_r[cross])) / n1
+            right_area = (k * (hi_ - xs) + (ll - k) * hi_ - (s_l[cross] - prefix[k])) / n1
+            contrib[cross] = lv * (xs - lo_) - left_area + right_area - lv * (hi_ - xs)
+        dist += float(contrib.sum())
+    return stat, float(dist)
 
 
 def ks_pvalue(statistic: float, n1: int, n2: int, *, ref: FloatArray | None = None,

@@ -227,3 +227,13 @@ def test_a_reference_file_replaces_the_version_profile(churn: Churn, tmp_path: A
     assert "monitoring/churn-mon/reference.json" in keys
     churn.client.monitoring.delete_monitor("churn-mon")
     assert list(churn.client.artifacts.list("monitoring/churn-mon/")) == []
+
+
+def test_an_empty_window_reports_only_its_volume(churn: Churn) -> None:
+    _monitor(churn, rules=["rows < 1"], expected_rows=100)
+    [out] = churn.client.monitoring.run(now=T0 + HOUR)
+    assert [r.firing for r in out.rules] == [True]
+    [res] = churn.client.monitoring.list_results("churn-mon")
+    assert res.summary["note"] == "no predictions in this window"
+    latest = churn.client.monitoring.latest_values("churn-mon")
+    assert (latest["rows"].value, latest["volume_ratio"].value) == (0.0, 0.0)

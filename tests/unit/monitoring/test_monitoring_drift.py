@@ -35,13 +35,14 @@ def _frame(n: int, seed: int, *, drift: bool = False) -> pd.DataFrame:
 DRIFTED = {"shift", "spread", "freq"}
 
 
-@pytest.mark.parametrize(("n", "min_recall", "max_false"), [(1000, 0.9, 4), (20_000, 1.0, 0)])
+@pytest.mark.parametrize(("n", "min_recall", "max_false"), [(1000, 0.9, 3), (20_000, 1.0, 0)])
 def test_detection_precision_recall_and_false_alarms(n: int, min_recall: float,
                                                      max_false: int) -> None:
-    """Ten reference/current pairs with drift in three columns, ten without any drift."""
+    """Six reference/current pairs with drift in three columns, six without any drift:
+    recall, and false alarms among the 6 x 6 + 6 x 9 stable-column comparisons."""
     hits = false_alarms = 0
     no_drift_alarms = 0
-    seeds = range(10)
+    seeds = range(6)
     for seed in seeds:
         ref = _frame(n, seed)
         report = drift_report(ref, _frame(n, 1000 + seed, drift=True))

@@ -28,7 +28,13 @@ def _scipy_ks(a: object, b: object) -> object:
 
 
 def _ksw(a: list[float] | np.ndarray, b: list[float] | np.ndarray) -> tuple[float, float]:
-    return _stats.ks_wasserstein(np.sort(np.asarray(a, float)), np.sort(np.asarray(b, float)))
+    """Both algorithms (merge and search), which must agree with each other."""
+    rs, cs = np.sort(np.asarray(a, float)), np.sort(np.asarray(b, float))
+    merged = _stats.ks_wasserstein_merge(rs, cs)
+    searched = _stats.ks_wasserstein_search(rs, cs)
+    assert searched[0] == pytest.approx(merged[0], abs=1e-15)
+    assert searched[1] == pytest.approx(merged[1], rel=1e-9, abs=1e-9)
+    return merged
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -43,6 +49,14 @@ def test_ks_and_wasserstein_equal_scipy_on_generated_data(seed: int) -> None:
     ref = _scipy_ks(a, b)  # exact p-value mode rounds d to its 1/lcm lattice
     assert d == pytest.approx(ref.statistic, abs=1e-12)
     assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-12, abs=1e-12)
+
+
+def test_a_small_window_against_a_large_reference_searches_it() -> None:
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(1e4, 3, size=300_000), rng.normal(1e4 + 0.5, 3, size=5_000)
+    d, w = _stats.ks_wasserstein(np.sort(a), np.sort(b))
+    assert d == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-15)
+    assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-9)
 
 
 def test_large_samples_agree_with_scipy() -> None:
