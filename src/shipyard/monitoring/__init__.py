@@ -31,6 +31,7 @@ from shipyard.monitoring._performance import (
     performance_report,
     regression_metrics,
 )
+from shipyard.monitoring._prometheus import MonitoringCollector, prometheus_text
 from shipyard.monitoring._quality import (
     DEFAULT_QUALITY_THRESHOLDS,
     ColumnQuality,
@@ -52,6 +53,7 @@ __all__ = [
     "Delivery",
     "DriftReport",
     "MonitorConfig",
+    "MonitoringCollector",
     "MonitoringReport",
     "MonitoringService",
     "PerformanceReport",
@@ -68,6 +70,7 @@ __all__ = [
     "monitoring_report",
     "parse_duration",
     "performance_report",
+    "prometheus_text",
     "quality_report",
     "read_log",
     "regression_metrics",
