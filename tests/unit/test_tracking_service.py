@@ -199,3 +199,29 @@ def test_logging_to_deleted_run_is_refused(svc, run) -> None:
     svc.delete_runs([run.id])
     with pytest.raises(Exception, match="deleted"):
         svc.log_param(run.id, "a", 1)
+
+
+def test_metric_order_puts_runs_without_the_metric_last_on_every_page(svc) -> None:
+    with_metric, without = [], []
+    for i in range(13):
+        r = svc.create_run(experiment="split")
+        if i % 3:
+            svc.log_batch(r.id, metrics=[svc.make_metric("acc", (i * 7 % 13) / 13)],
+                          params={"i": i})
+            with_metric.append((r.id, (i * 7 % 13) / 13))
+        else:
+            svc.log_batch(r.id, params={"i": i})
+            without.append(r.id)
+    expected = [rid for rid, _ in sorted(with_metric, key=lambda x: -x[1])] + without
+    for size in (1, 4, 5, 13, 50):
+        pages, token = [], None
+        while True:
+            page = svc.search_runs("split", order_by=["metrics.acc DESC", "params.i"],
+                                   max_results=size, page_token=token)
+            pages.extend(r.id for r in page.items)
+            token = page.next_page_token
+            if token is None:
+                break
+        assert pages == expected, size
+    got = svc.search_runs("split", filter="params.i >= 6", order_by=["metrics.acc"]).items
+    assert [r.params["i"] for r in got][-2:] == [9, 6]

@@ -84,8 +84,8 @@ class _Compiler:
             self.joins[k] = _TABLES[field.entity].alias(f"{field.entity[0]}{len(self.joins)}")
         return self.joins[k]
 
-    def from_clause(self) -> FromClause:
-        src: FromClause = runs
+    def from_clause(self, base: FromClause | None = None) -> FromClause:
+        src: FromClause = runs if base is None else base
         for (_, key), a in self.joins.items():
             src = src.outerjoin(a, and_(a.c.run_id == runs.c.id, a.c.key == key))
         return src
@@ -175,12 +175,16 @@ _OPS = {"=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt,
 def compile_search(
     experiment_ids: Sequence[str], filter: Expr | None, order_by: Sequence[OrderBy], *,
     max_results: int | None, offset: int = 0, include_deleted: bool = False,
-    deleted_only: bool = False, dialect_name: str,
+    deleted_only: bool = False, dialect_name: str, part: str = "all",
 ) -> Select[tuple[str]]:
     """SELECT of ``runs.id`` for one page of a search (the store loads the runs after).
 
     ``experiment_ids`` empty means every experiment. Ties always break on start time (newest
     first) then id, so offset pagination is stable.
+
+    ``part`` splits a search ordered first by a metric into the runs that have a value for
+    it (``"head"``: an inner join the database can walk in index order and stop early) and
+    those that do not (``"tail"``, which sorts after the head); ``"all"`` is both at once.
     """
     if max_results is not None and max_results < 0:
         arg = "max_results"
@@ -198,12 +202,30 @@ def compile_search(
         where.append(runs.c.lifecycle == "active")
     if filter is not None:
         where.append(c.expr(filter))
-    keys = [k for ob in order_by for k in c.order(ob)]
-    stmt = (select(runs.c.id).select_from(c.from_clause()).where(*where)
+    keys: list[ColumnElement] = []
+    source: FromClause | None = None
+    rest = list(order_by)
+    if part != "all":
+        first = rest.pop(0)
+        if first.field.entity != "metric":
+            msg = f"part={part!r} needs a search ordered first by a metric"
+            raise ValueError(msg)
+        lm = _TABLES["metric"]
+        if part == "head":
+            m = lm.alias("m_first")
+            source = runs.join(m, and_(m.c.run_id == runs.c.id, m.c.key == first.field.key))
+            where.append(m.c.value.isnot(None))
+            keys.append(m.c.value.desc() if first.descending else m.c.value.asc())
+        else:
+            t = lm.alias("m_first")
+            where.append(~exists().where(t.c.run_id == runs.c.id, t.c.key == first.field.key,
+                                         t.c.value.isnot(None)))
+    keys += [k for ob in rest for k in c.order(ob)]
+    src = c.from_clause(source)
+    stmt = (select(runs.c.id).select_from(src).where(*where)
             .order_by(*keys, runs.c.start_time.desc(), runs.c.id.asc()))
     if max_results is not None:
         stmt = stmt.limit(max_results)
     if offset:
         stmt = stmt.offset(offset)
     return stmt
-

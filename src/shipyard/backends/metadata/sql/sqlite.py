@@ -53,6 +53,7 @@ class SQLiteMetadataStore(SqlMetadataStore):
     """The embedded default: one file, nothing to start."""
 
     backend_name = "sqlite"
+    split_metric_order = True
     dialect_insert = staticmethod(sqlite_insert)
 
     @classmethod

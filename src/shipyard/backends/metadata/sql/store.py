@@ -79,6 +79,9 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
 
     backend_name = "sql"
     dialect_insert: Callable[..., Any]
+    split_metric_order = False
+    """Split searches ordered by a metric into head and tail queries (SQLite plans the single
+    LEFT JOIN query as a full scan plus sort; PostgreSQL plans it well as it is)."""
 
     def __init__(self, engine: Engine, *, auto_migrate_empty: bool = True) -> None:
         self.engine = engine
@@ -492,14 +495,35 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         order_by: Sequence[OrderBy] = (), max_results: int = 100, offset: int = 0,
         include_deleted: bool = False, deleted_only: bool = False,
     ) -> list[Run]:
-        q = compile_search(
-            list(experiment_ids), filter, list(order_by), max_results=max_results, offset=offset,
-            include_deleted=include_deleted, deleted_only=deleted_only,
-            dialect_name=self.engine.dialect.name,
-        )
+        args = {"include_deleted": include_deleted, "deleted_only": deleted_only,
+                "dialect_name": self.engine.dialect.name}
+        exps, orders = list(experiment_ids), list(order_by)
+
+        def page_ids(conn: Connection) -> list[str]:
+            if not (orders and orders[0].field.entity == "metric" and self.split_metric_order):
+                q = compile_search(exps, filter, orders, max_results=max_results,
+                                   offset=offset, **args)
+                return [r[0] for r in conn.execute(q)]
+            # Runs with a value for the first sort metric come first and can be read in index
+            # order; runs without it follow (see compile_search's ``part``).
+            head = compile_search(exps, filter, orders, max_results=max_results,
+                                  offset=offset, part="head", **args)
+            ids = [r[0] for r in conn.execute(head)]
+            if len(ids) >= max_results:
+                return ids
+            if ids:
+                head_total = offset + len(ids)
+            else:
+                everything = compile_search(exps, filter, orders, max_results=None,
+                                            part="head", **args)
+                head_total = conn.execute(
+                    select(func.count()).select_from(everything.subquery())).scalar_one()
+            tail = compile_search(exps, filter, orders, max_results=max_results - len(ids),
+                                  offset=max(0, offset - head_total), part="tail", **args)
+            return ids + [r[0] for r in conn.execute(tail)]
 
         def read(conn: Connection) -> list[Run]:
-            ids = [r[0] for r in conn.execute(q)]
+            ids = page_ids(conn)
             found = self._load_runs(conn, ids)
             return [found[i] for i in ids if i in found]
 
