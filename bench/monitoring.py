@@ -8,7 +8,8 @@ current have 10k, 100k and 1M rows each.
 
 Each tool runs in its own process (Evidently and NannyML in their own virtual environments
 under .bench/, installed on first use) on the same Parquet files. Reported per tool and size:
-wall time of the drift computation (data already loaded, libraries already imported), peak
+wall time of the drift computation (data already loaded, libraries already imported), the
+process's CPU time for it (less sensitive than wall time to other load on the machine), peak
 resident memory of the process (and its growth over the loaded data), and which columns it
 flagged against the injected truth.
 
@@ -121,6 +122,9 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 NUMERIC = [f"num_{i}" for i in range(15)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
 t_import = time.perf_counter()
@@ -134,7 +138,8 @@ load_s = time.perf_counter() - t0
 base_mb = rss_mb()
 """
 REPORT = r"""
-print(json.dumps({"seconds": seconds, "flagged": sorted(flagged), "peak_mb": peak_mb(),
+print(json.dumps({"seconds": seconds, "cpu_s": cpu_used, "flagged": sorted(flagged),
+                  "peak_mb": peak_mb(),
                   "base_mb": base_mb, "load_s": load_s, "import_s": t_import, **extra}))
 """
 
@@ -143,9 +148,11 @@ from shipyard.monitoring import ReferenceProfile, drift_report
 import numpy, scipy.stats, scipy.spatial.distance
 """ + LOAD + r"""
 drift_report(ref.head(1000), cur.head(1000))  # warm the lazy imports
+cpu0 = cpu_s()
 t0 = time.perf_counter()
 report = drift_report(ref, cur)
 seconds = time.perf_counter() - t0
+cpu_used = cpu_s() - cpu0
 flagged = report.drifted_columns
 t0 = time.perf_counter()
 profile = ReferenceProfile.from_data(ref)
@@ -160,6 +167,7 @@ SCIPY = COMMON + r"""
 import numpy as np
 from scipy import stats
 """ + LOAD + r"""
+cpu0 = cpu_s()
 t0 = time.perf_counter()
 flagged = []
 for c in NUMERIC:
@@ -172,6 +180,7 @@ for c in CATEGORICAL:
     if stats.chi2_contingency(table).pvalue < 0.05:
         flagged.append(c)
 seconds = time.perf_counter() - t0
+cpu_used = cpu_s() - cpu0
 extra = {}
 """ + REPORT
 
@@ -181,12 +190,14 @@ from evidently.presets import DataDriftPreset
 import evidently
 """ + LOAD + r"""
 definition = DataDefinition(numerical_columns=NUMERIC, categorical_columns=CATEGORICAL)
+cpu0 = cpu_s()
 t0 = time.perf_counter()
 r = Dataset.from_pandas(ref, data_definition=definition)
 c = Dataset.from_pandas(cur, data_definition=definition)
 snapshot = Report([DataDriftPreset()]).run(c, r)
 result = snapshot.dict()
 seconds = time.perf_counter() - t0
+cpu_used = cpu_s() - cpu0
 flagged = []
 methods = set()
 for m in result["metrics"]:
@@ -213,6 +224,7 @@ from nannyml.thresholds import ConstantThreshold
 # which a single chunk makes zero). chi2 alerts at p < 0.05, its only mode.
 n1, n2 = len(ref), len(cur)
 critical = 1.358 * math.sqrt((n1 + n2) / (n1 * n2))
+cpu0 = cpu_s()
 t0 = time.perf_counter()
 calc = nml.UnivariateDriftCalculator(
     column_names=NUMERIC + CATEGORICAL, treat_as_categorical=CATEGORICAL,
@@ -221,6 +233,7 @@ calc = nml.UnivariateDriftCalculator(
 calc.fit(ref)
 res = calc.calculate(cur).filter(period="analysis").to_df()
 seconds = time.perf_counter() - t0
+cpu_used = cpu_s() - cpu0
 flagged = []
 for c in NUMERIC + CATEGORICAL:
     method = "kolmogorov_smirnov" if c in NUMERIC else "chi2"
@@ -272,8 +285,8 @@ def main() -> None:
           f"Python {platform.python_version()}, load average {load[0]:.1f} at start")
     print(f"drift injected in: {', '.join(sorted(DRIFTED))}")
     results = []
-    header = (f"{'rows':>9} {'tool':<10} {'drift s':>8} {'peak MB':>8} {'+MB':>7}  "
-              "columns flagged vs. injected drift")
+    header = (f"{'rows':>9} {'tool':<10} {'drift s':>8} {'cpu s':>7} {'peak MB':>8} "
+              f"{'+MB':>6}  columns flagged vs. injected drift")
     print(header)
     print("-" * len(header))
     for n in sizes:
@@ -292,8 +305,8 @@ def main() -> None:
                 print(f"{n:>9} {tool:<10} error: {res['error']}")
                 continue
             grow = res["peak_mb"] - res["base_mb"]
-            line = (f"{n:>9} {tool:<10} {res['seconds']:>8.2f} {res['peak_mb']:>8.0f} "
-                    f"{grow:>7.0f}  {score(res['flagged'])}")
+            line = (f"{n:>9} {tool:<10} {res['seconds']:>8.2f} {res['cpu_s']:>7.2f} "
+                    f"{res['peak_mb']:>8.0f} {grow:>6.0f}  {score(res['flagged'])}")
             if tool == "shipyard":
                 line += (f"  [profile {res['profile_s']:.2f}s + window "
                          f"{res['window_s']:.2f}s]")
