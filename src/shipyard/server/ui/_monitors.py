@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
 from shipyard.entities._ids import to_ms
-from shipyard.entities.monitoring import Monitor, MonitorResult, MonitorValue
+from shipyard.entities.monitoring import MonitorResult, MonitorValue
 from shipyard.errors import NotFoundError
 from shipyard.server.ui._core import PageDep, UiRoute
 
@@ -60,11 +60,15 @@ def _series(values: list[MonitorValue], keys: list[str],
         for k in keys if by_key.get(k)]}
 
 
-def _charts(monitor: Monitor, latest: dict[str, MonitorValue],
+def _features(latest: dict[str, MonitorValue]) -> list[str]:
+    """The features charted: those with a drift score (``drift.<feature>.score``)."""
+    return sorted({k[len("drift."):-len(".score")] for k in latest
+                   if k.startswith("drift.") and k.endswith(".score")},
+                  key=str.lower)[:MAX_FEATURES]
+
+
+def _charts(features: list[str], latest: dict[str, MonitorValue],
             values: list[MonitorValue]) -> dict[str, Any]:
-    features = sorted({k.split(".")[1] for k in latest if k.startswith("drift.")
-                       and k.endswith(".score") and k.count(".") >= 2},
-                      key=str.lower)[:MAX_FEATURES]
     perf = sorted(k for k in latest if _is_performance(k))
     charts: dict[str, Any] = {}
     if "drift_share" in latest:
@@ -100,15 +104,16 @@ def monitor(name: str, p: PageDep) -> Response:
     results.sort(key=lambda r: r.window_start)
     latest = service.latest_values(name)
     start = results[0].window_start if results else None
+    features = _features(latest)
     keys = [k for k in latest if k in ("drift_share", "rows", "label_coverage")
-            or _is_performance(k) or (k.startswith("drift.") and k.endswith(".score"))]
+            or _is_performance(k)] + [f"drift.{f}.score" for f in features]
     values = service.get_values(name, keys, start=start) if keys else []
     chosen = _chosen(results, p.request.query_params.get("window"))
     summary = chosen.summary if chosen else {}
     drift = summary.get("drift") or {}
     return p.render(
         "monitor.html", section="monitors", monitor=found, results=results, latest=latest,
-        charts=_charts(found, latest, values), chosen=chosen, summary=summary, drift=drift,
+        charts=_charts(features, latest, values), chosen=chosen, summary=summary, drift=drift,
         quality=summary.get("quality") or {}, performance=summary.get("performance") or {},
         alerts=service.list_alerts(name, max_results=ALERTS), to_ms=to_ms,
         twin=f"/api/v1/monitors/{quote(name)}")
