@@ -381,3 +381,13 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(server: Served) -> N
             failures.append(f"{operation.label}: {str(exc)[:1500]}")
     assert failures == [], "\n\n".join(failures)
     assert server.post("/v1/models/lr/predict", json=[_record()]).status_code == 200
+
+
+def test_a_huge_body_gets_413_instead_of_a_broken_pipe(server: Served) -> None:
+    big = b"[" + b"1.0," * 2_000_000 + b"1.0]"  # 8 MB against a 64 KB limit
+    err = _error(server.post("/v1/models/lr/predict", content=big), 413)
+    assert err["code"] == "too-large"
+    streamed = server.post("/v1/models/lr/predict",
+                           content=iter([b"[" + b"1.0," * 100_000] * 40 + [b"1.0]"]))
+    assert _error(streamed, 413)["code"] == "too-large"  # no Content-Length: chunked
+    assert server.post("/v1/models/lr/predict", json=[_record()]).status_code == 200

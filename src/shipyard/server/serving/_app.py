@@ -60,6 +60,7 @@ _STATUS_EXTRA: dict[type[ShipyardError], int] = {
 }
 """Serving-only statuses, checked before ``shipyard.server.errors.STATUS``."""
 _MAX_REQUEST_ID = 200
+_DRAIN_BYTES = 256 * 1024 * 1024  # an oversized body this large is read and dropped first
 _PREDICT_ROUTES = {"predict": "/v1/models/{name}/predict",
                    "predict_proba": "/v1/models/{name}/predict_proba"}
 _KNOWN_ROUTES = frozenset({"/health", "/ready", "/metrics", "/openapi.json", "/v1/models",
@@ -371,10 +372,18 @@ class ServingApp:
 
     async def _body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         """The whole body, refusing more than the limit (413); the request's deadline
-        covers a body that arrives too slowly (408)."""
+        covers a body that arrives too slowly (408).
+
+        A body over the limit is read to its end and dropped (up to ``_DRAIN_BYTES``) before
+        the 413 goes out, so a client still sending sees the answer instead of a broken
+        pipe; a client that sent ``Expect: 100-continue`` is refused before it sends."""
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            raise _too_large(self.max_body, int(length))
+        declared = int(length) if length is not None and length.isdigit() else None
+        if declared is not None and declared > self.max_body:
+            if headers.get("expect", "").lower() == "100-continue" or declared > _DRAIN_BYTES:
+                raise _too_large(self.max_body, declared)
+            await self._drain(receive)
+            raise _too_large(self.max_body, declared)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -383,14 +392,30 @@ class ServingApp:
                 raise _Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > self.max_body:
+                if more:
+                    size += await self._drain(receive)
                 raise _too_large(self.max_body, size)
-            if not message.get("more_body"):
+            if not more:
                 if not chunks:
                     return bytes(chunk)
                 chunks.append(chunk)
                 return b"".join(chunks)
             chunks.append(chunk)
+
+    @staticmethod
+    async def _drain(receive: Receive) -> int:
+        """Read and drop the rest of a body (at most ``_DRAIN_BYTES``); returns its size."""
+        size = 0
+        while size <= _DRAIN_BYTES:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            size += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        return size
 
     # -- everything else ------------------------------------------------------------------
     async def _other(self, method: str, parts: list[str], scope: Scope, receive: Receive,
