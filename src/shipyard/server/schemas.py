@@ -9,9 +9,10 @@ bounds the database needs, so bad input is a 422, never a 500.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from typing_extensions import TypedDict
 
 from shipyard.entities.identity import Permission, Role
 from shipyard.entities.tracking import Lifecycle, RunStatus
@@ -85,12 +86,16 @@ class RunUpdate(_Body):
     error: str | None = None
 
 
-class MetricIn(_Body):
+class MetricIn(TypedDict):
+    """One point. A TypedDict, not a model: a batch holds thousands and validating plain
+    dicts costs a third as much."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
     key: Name
     value: WireFloat
-    step: Int64 = 0
-    timestamp: Int64 | AwareDatetime = Field(
-        description="Epoch milliseconds, or an ISO-8601 time with a zone.")
+    step: NotRequired[Int64]
+    timestamp: Annotated[Int64 | AwareDatetime, Field(
+        description="Epoch milliseconds, or an ISO-8601 time with a zone.")]
 
 
 class LogBatch(_Body):

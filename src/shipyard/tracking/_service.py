@@ -242,6 +242,21 @@ class TrackingService:
         return Metric(key=key, value=validate_metric_value(key, value),
                       step=validate_step(key, step), timestamp=timestamp or utc_now())
 
+    @staticmethod
+    def make_metrics(rows: Iterable[tuple[str, object, object, datetime]]) -> list[Metric]:
+        """Validated points from ``(key, value, step, timestamp)`` rows, like `make_metric`
+        but checking each distinct key once (the server's batch path)."""
+        seen: set[str] = set()
+        out = []
+        for key, value, step, timestamp in rows:
+            if key not in seen:
+                validate_key(key, "metric")
+                seen.add(key)
+            val = value if type(value) is float else validate_metric_value(key, value)
+            st = step if type(step) is int else validate_step(key, step)
+            out.append(Metric(key=key, value=val, step=st, timestamp=timestamp))  # type: ignore[arg-type]
+        return out
+
     def log_metric(self, run_id: str, key: str, value: float, *, step: int = 0,
                    timestamp: datetime | None = None) -> None:
         self.metadata.log_batch(run_id, metrics=[self.make_metric(key, value, step, timestamp)])

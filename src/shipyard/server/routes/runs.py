@@ -204,10 +204,9 @@ def log_batch(run_id: str, body: LogBatch, policy: Caller, tracking: Tracking,
     and answers ``written: false``, so clients can retry safely."""
     policy.require_role(Role.EDITOR, "log to runs")
     require_run(st, policy, run_id, write=True)
-    make = tracking.make_metric  # validates key, value and step like the library does
-    points = [make(m.key, m.value, m.step,
-                   from_ms(m.timestamp) if isinstance(m.timestamp, int) else m.timestamp)
-              for m in body.metrics]
+    points = tracking.make_metrics(  # validated like the library's own calls
+        (m["key"], m["value"], m.get("step", 0), from_ms(ts) if isinstance(ts := m[
+            "timestamp"], int) else ts) for m in body.metrics)
     written = tracking.log_batch(run_id, metrics=points, params=body.params, tags=body.tags,
                                  batch_id=body.batch_id)
     if written:
