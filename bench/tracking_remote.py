@@ -17,9 +17,10 @@ Servers (each in its own temporary folder, on a free loopback port, default sett
 Every client is a fresh subprocess (MLflow's with the MLflow venv's python) talking HTTP only.
 Workloads (only the loop described is timed):
 
-a. per-call ``log_metric`` from one client, timed until durable (Shipyard: loop + ``flush()``;
-   MLflow's ``log_metric`` is synchronous). MLflow logs 200 points or for 60 s, whichever
-   comes first (it is ~1,000x slower); rates are comparable, counts are printed.
+a. per-call ``log_metric`` from one client after 5 warm-up calls, timed until durable
+   (Shipyard: loop + ``flush()``; MLflow's ``log_metric`` is synchronous). MLflow logs 200
+   points or for 60 s, whichever comes first (it is ~1,000x slower); rates are comparable,
+   counts are printed.
 b. batch logging: 10 metrics x 1,000 steps in ``log_batch`` calls of 1,000 points (MLflow's
    limit); Shipyard also as one call of 10,000.
 c. search over 10,000 runs (5 params, 5 metrics each, same seeded data on both sides):
@@ -131,6 +132,9 @@ def shipyard_worker(task: str, args: dict[str, Any]) -> None:
     assert client.settings.is_remote, client
     if task == "a":
         n = args["points"]
+        with shipyard.start_run(experiment="bench-warmup"):  # not timed: warm the server
+            for i in range(5):
+                shipyard.log_metric("w", float(i))
         with shipyard.start_run(experiment="bench-a") as run:
             t0 = time.perf_counter()
             for i in range(n):
@@ -187,6 +191,10 @@ def mlflow_worker(task: str, args: dict[str, Any]) -> None:
     client = mlflow.MlflowClient()
     if task == "a":
         n, limit = args["points"], args.get("max_seconds", 1e9)
+        mlflow.set_experiment("bench-warmup")
+        with mlflow.start_run():  # not timed: warm the server (its workers start lazily)
+            for i in range(5):
+                mlflow.log_metric("w", float(i), step=i)
         mlflow.set_experiment("bench-a")
         with mlflow.start_run() as run:
             t0 = time.perf_counter()
