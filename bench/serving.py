@@ -12,10 +12,14 @@ trained on the same 20-float-feature DataFrame (seeded, so every tool's copy is 
 in each tool's own environment. Each tool serves the model the way its documentation shows:
 Shipyard ``shipyard serve models:/NAME@champion`` (the registry, pickle flavor), MLflow
 ``mlflow models serve -m <saved model> --env-manager local`` (a saved sklearn model with its
-signature), BentoML ``bentoml serve`` of a service with a batchable ``predict`` API
-(``max_batch_size`` 1000, ``max_latency_ms`` 10). MLflow and BentoML are installed on first use
-into their own virtual environments (``.bench/mlflow-venv``, ``.bench/bentoml-venv``); an
-existing one is reused.
+signature, cloudpickle format: MLflow 3's default skops format refuses tree models unless
+their types are listed as trusted), BentoML ``bentoml serve`` of a service with a batchable
+``predict`` API (``max_batch_size`` 1000, ``max_latency_ms`` 10). MLflow and BentoML are
+installed on first use into their own virtual environments (``.bench/mlflow-venv``,
+``.bench/bentoml-venv``); an existing one is reused.
+
+``shipyard-onnx`` is Shipyard serving the same two models logged with ``format="onnx"``
+(converted by skl2onnx at logging time, run by ONNX Runtime: no scikit-learn in the server).
 
 Grid: 2 models x {1 row, 100 rows per request} x {concurrency 1, 32} x {1, 2 workers}.
 Per case: requests/s, rows/s, p50 and p99 latency (wrk --latency), errors (non-2xx responses
@@ -69,6 +73,7 @@ TRAIN = textwrap.dedent('''
     rf = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=7).fit(X, y)
     out = sys.argv[1]
     joblib.dump((X.head(50), lr, rf), out)
+    joblib.dump((None, lr, rf), out.replace(".joblib", "-only.joblib"))  # no pandas needed
 ''')
 
 SHIPYARD_SETUP = textwrap.dedent('''
@@ -76,9 +81,10 @@ SHIPYARD_SETUP = textwrap.dedent('''
     from shipyard.client import Client
     example, lr, rf = joblib.load(sys.argv[2])
     with Client(home=sys.argv[1]) as client:
-        for name, model in (("lr", lr), ("rf", rf)):
+        for name, model, fmt in (("lr", lr, None), ("rf", rf, None), ("lr_onnx", lr, "onnx"),
+                                 ("rf_onnx", rf, "onnx")):
             run = client.tracking.create_run(experiment="bench")
-            info = client.models.log_model(run.id, model, input_example=example)
+            info = client.models.log_model(run.id, model, input_example=example, format=fmt)
             mv = client.registry.create_model_version(name, run_id=run.id,
                                                       artifact_path=info.artifact_path)
             client.registry.set_alias(name, "champion", mv.version)
@@ -91,15 +97,21 @@ MLFLOW_SETUP = textwrap.dedent('''
     for name, model in (("lr", lr), ("rf", rf)):
         sig = infer_signature(example, model.predict(example))
         mlflow.sklearn.save_model(model, f"{sys.argv[1]}/{name}", signature=sig,
-                                  input_example=example.head(2))
+                                  input_example=example.head(2),
+                                  serialization_format="cloudpickle")
 ''')
 
 BENTO_SERVICE = textwrap.dedent('''
     import os
+    import warnings
+
     import bentoml
     import joblib
     import numpy as np
 
+    # the estimators were fitted on a DataFrame; this service takes a bare array, so
+    # scikit-learn would warn on every call about the missing feature names
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     _, LR, RF = joblib.load(os.environ["BENCH_MODELS"])
     MODEL = {"lr": LR, "rf": RF}[os.environ["BENCH_MODEL"]]
 
@@ -225,7 +237,7 @@ class _suppress:
 
 def body_for(tool: str, rows: list[list[float]]) -> bytes:
     split = {"columns": FEATURES, "data": rows}
-    if tool == "shipyard":
+    if tool.startswith("shipyard"):
         return json.dumps(split).encode()
     if tool == "mlflow":
         return json.dumps({"dataframe_split": split}).encode()
@@ -236,17 +248,21 @@ def start(tool: str, model: str, workers: int, work: Path, body: bytes) -> Serve
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPYARD_", "MLFLOW_"))}
-    if tool == "shipyard":
+    venv_bin = {"mlflow": MLFLOW_VENV, "bentoml": BENTO_VENV}.get(tool)
+    if venv_bin is not None:  # mlflow runs `uvicorn` from PATH
+        base["PATH"] = f"{venv_bin / 'bin'}:{base.get('PATH', '')}"
+    if tool in ("shipyard", "shipyard-onnx"):
+        name = model if tool == "shipyard" else f"{model}_onnx"
         env = {**base, "SHIPYARD_HOME": str(work / "shipyard")}
-        argv = [str(ROOT / ".venv" / "bin" / "shipyard"), "serve", f"models:/{model}@champion",
+        argv = [str(ROOT / ".venv" / "bin" / "shipyard"), "serve", f"models:/{name}@champion",
                 "--port", str(port), "--workers", str(workers), "--no-access-log"]
-        return Server(tool, argv, env, url, f"/v1/models/{model}/predict", body)
+        return Server(tool, argv, env, url, f"/v1/models/{name}/predict", body)
     if tool == "mlflow":
         argv = [str(MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m",
                 str(work / "mlflow" / model), "--env-manager", "local", "-h", "127.0.0.1",
                 "-p", str(port), "-w", str(workers)]
         return Server(tool, argv, base, url, "/invocations", body)
-    env = {**base, "BENCH_MODELS": str(work / "models.joblib"), "BENCH_MODEL": model,
+    env = {**base, "BENCH_MODELS": str(work / "models-only.joblib"), "BENCH_MODEL": model,
            "BENCH_WORKERS": str(workers), "BENTOML_HOME": str(work / "bentoml-home")}
     argv = [str(BENTO_VENV / "bin" / "bentoml"), "serve", "service:Bench", "--host",
             "127.0.0.1", "--port", str(port)]
@@ -309,7 +325,8 @@ def bad_inputs(server: Server, tool: str, row: list[float]) -> dict[str, str]:
         else:
             doc = make([row])  # type: ignore[misc]
             data = (json.dumps({"dataframe_split": doc}) if tool == "mlflow" else json.dumps(
-                doc) if tool == "shipyard" else json.dumps({"input": doc["data"]})).encode()
+                doc) if tool.startswith("shipyard") else json.dumps({"input": doc["data"]})
+                    ).encode()
         req = urllib.request.Request(server.url + server.path, data=data,
                                      headers={"Content-Type": "application/json"})
         try:
@@ -365,7 +382,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 s per case")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per wrk case")
-    ap.add_argument("--only", default="shipyard,mlflow,bentoml")
+    ap.add_argument("--only", default="shipyard,shipyard-onnx,mlflow,bentoml")
     ap.add_argument("--models", default="lr,rf")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--json", dest="json_path")
@@ -378,7 +395,7 @@ def main() -> int:
         return 2
     seconds = 3.0 if args.quick else args.duration
     tools = [t.strip() for t in args.only.split(",") if t.strip()]
-    pythons: dict[str, Path | None] = {"shipyard": SHIPYARD_PY}
+    pythons: dict[str, Path | None] = {"shipyard": SHIPYARD_PY, "shipyard-onnx": SHIPYARD_PY}
     notes: list[str] = []
     if "mlflow" in tools:
         pythons["mlflow"] = venv(MLFLOW_VENV, ["mlflow==3.*", "scikit-learn==1.9.1"])
@@ -403,9 +420,10 @@ def main() -> int:
         rows_100 = (example.to_numpy().tolist() * 2)[:100]
         for tool in tools:
             python = str(pythons[tool])
-            if tool == "shipyard":
-                subprocess.run([python, "-c", SHIPYARD_SETUP, str(work / "shipyard"),
-                                str(work / "models.joblib")], check=True)
+            if tool.startswith("shipyard"):
+                if not (work / "shipyard").exists():
+                    subprocess.run([python, "-c", SHIPYARD_SETUP, str(work / "shipyard"),
+                                    str(work / "models.joblib")], check=True)
             elif tool == "mlflow":
                 subprocess.run([python, "-c", MLFLOW_SETUP, str(work / "mlflow"),
                                 str(work / "models.joblib")], check=True)
@@ -436,7 +454,7 @@ def main() -> int:
                                     "rows": nrows, "concurrency": conc, **r,
                                     "rows_per_s": r["rps"] * nrows,
                                     "startup_s": server.startup, "rss_idle_mb": rss_idle})
-                        if model == "lr" and workers == 1:
+                        if model == "lr" and workers == 1 and tool != "shipyard-onnx":
                             bad[tool] = bad_inputs(server, tool, rows_1[0])
                     finally:
                         for r in results:
@@ -465,7 +483,7 @@ def main() -> int:
         for tool, answers in bad.items():
             for case, answer in answers.items():
                 print(f"  {tool:9} {case:18} {answer[:150]}")
-    ship = [r for r in results if r["tool"] == "shipyard"]
+    ship = [r for r in results if r["tool"].startswith("shipyard")]
     if ship:
         print("\nShipyard against the targets:")
 
@@ -473,7 +491,8 @@ def main() -> int:
             print(f"  {'PASS' if ok else 'MISS'}  {label}: {value:,.2f}")
 
         for r in ship:
-            case = f"{r['model']} {r['workers']}w {r['rows']} row(s) c{r['concurrency']}"
+            case = (f"{r['tool']} {r['model']} {r['workers']}w {r['rows']} row(s) "
+                    f"c{r['concurrency']}")
             if r["rows"] == 1 and r["concurrency"] == 32:
                 check(f"{case} req/s >= 2,000", r["rps"], r["rps"] >= TARGETS["rps_single"])
                 check(f"{case} p99 ms < 25", r["p99_ms"], r["p99_ms"] < TARGETS["p99_single_ms"])
@@ -484,12 +503,13 @@ def main() -> int:
                 check(f"{case} p50 ms < 2", r["p50_ms"], r["p50_ms"] < TARGETS["p50_c1_lr_ms"])
         seen = set()
         for r in ship:
-            key = (r["model"], r["workers"])
+            key = (r["tool"], r["model"], r["workers"])
             if key not in seen:
                 seen.add(key)
-                check(f"{r['model']} {r['workers']}w start-up s < 2", r["startup_s"],
+                who = f"{r['tool']} {r['model']} {r['workers']}w"
+                check(f"{who} start-up s < 2", r["startup_s"],
                       r["startup_s"] < TARGETS["startup_s"])
-                check(f"{r['model']} {r['workers']}w RSS MB < 250 (all processes)", r["rss_mb"],
+                check(f"{who} RSS MB < 250 (all processes)", r["rss_mb"],
                       r["rss_mb"] < TARGETS["rss_mb"])
     if batch_result:
         print(f"\nBatch scoring (shipyard predict, RandomForest, 2 workers): "

@@ -114,3 +114,21 @@ def test_records_decode_through_the_numpy_fast_path(zoo: Zoo) -> None:
     np.testing.assert_array_equal(out, X[:3])
     slow = from_records(rows, spec, model, maybe_bool=True)  # the general path agrees
     np.testing.assert_array_equal(slow, out)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression(), RandomForestClassifier(
+    n_estimators=10, max_depth=5, random_state=0)], ids=["logistic", "forest"])
+def test_onnx_models_run_on_one_onnxruntime_pass(zoo: Zoo, estimator: Any) -> None:
+    estimator.fit(X, Y_MULTI)
+    run = zoo.client.tracking.create_run(experiment="fast-paths")
+    zoo.client.models.log_model(run.id, estimator, format="onnx",
+                                input_example=pd.DataFrame(X[:30], columns=COLS))
+    model = zoo.client.models.load_model(f"runs:/{run.id}/model")
+    predictor = Predictor(model)
+    assert predictor.try_fast_path(X[:30])
+    assert predictor.path == "onnxruntime"
+    test = rng.normal(size=(64, 4))
+    pred, proba = predictor.both(predictor.prepare(test))
+    assert pred.tolist() == model.predict(test).tolist()
+    np.testing.assert_allclose(proba, model.predict_proba(test), rtol=1e-6)
+    assert pred.tolist() == estimator.predict(test).tolist()

@@ -477,16 +477,8 @@ def _predictor(model: PyFuncModel) -> Any:
     from shipyard.serving._host import _example
 
     predictor = Predictor(model)
-    example = _example(model)
-    sig = model.signature
-    if getattr(example, "ndim", 0) == 2 and model.flavor == "sklearn" and sig is not None and (
-            not sig.is_tensor):
-        from shipyard.models._signature import validate_matrix
-
-        with contextlib.suppress(ShipyardError):
-            matrix = validate_matrix(sig.inputs, example)  # type: ignore[arg-type]
-            if matrix is not None:
-                predictor.enable_fast_path(matrix)
+    with contextlib.suppress(ShipyardError):
+        predictor.try_fast_path(_example(model))
     return predictor
 
 

@@ -50,6 +50,7 @@ class Predictor:
         self.one_pass = False
         self._fast: Both | None = None
         self._width = -1
+        self._rtol = _RTOL
         native = model.native
         sig = model.signature
         self.names: list[str] = sig.column_names if sig is not None else []
@@ -147,6 +148,20 @@ class Predictor:
             return None
 
     # -- set-up -------------------------------------------------------------------------
+    def try_fast_path(self, example: Any) -> bool:
+        """`enable_fast_path` from the package's input example as stored (a numeric
+        matrix in signature order, or the tensor)."""
+        if self.model.flavor not in ("sklearn", "onnx") or getattr(example, "ndim", 0) != 2:
+            return False
+        sig = self.model.signature
+        if sig is not None and not sig.is_tensor:
+            from shipyard.models._signature import validate_matrix
+
+            example = validate_matrix(sig.inputs, example)  # type: ignore[arg-type]
+            if example is None:
+                return False
+        return self.enable_fast_path(example)
+
     def enable_fast_path(self, example: Any) -> bool:
         """Try the fast path for this model; keep it only if it matches the native
         predictions on ``example`` (prepared input) and seeded random rows."""
@@ -155,7 +170,11 @@ class Predictor:
         model = self.model
         native = model.native
         name = type(native).__name__
-        if model.flavor != "sklearn" or type(example) is not np.ndarray or example.ndim != 2:
+        if type(example) is not np.ndarray or example.ndim != 2:
+            return False
+        if model.flavor == "onnx":
+            return self._enable_onnx(example)
+        if model.flavor != "sklearn":
             return False
         width = int(getattr(native, "n_features_in_", -1))
         if width != example.shape[1]:
@@ -183,6 +202,18 @@ class Predictor:
         self._fast, self.path, self.one_pass = fast, path, True
         return True
 
+    def _enable_onnx(self, example: Any) -> bool:
+        try:
+            fast = _onnx(self.model)
+        except (ImportError, ValueError, RuntimeError):
+            return False
+        self._width = example.shape[1]
+        self._rtol = 1e-6  # float32 outputs of the same runtime, other thread settings
+        if fast is None or not self._verify(fast, example):
+            return False
+        self._fast, self.path, self.one_pass = fast, "onnxruntime", True
+        return True
+
     def _verify(self, fast: Both, example: Any) -> bool:
         import numpy as np
 
@@ -202,7 +233,7 @@ class Predictor:
                 return False
             want = np.asarray(want)
             if pred.shape != want.shape or (
-                    want.dtype.kind == "f" and not np.allclose(pred, want, rtol=_RTOL,
+                    want.dtype.kind == "f" and not np.allclose(pred, want, rtol=self._rtol,
                                                                atol=_ATOL)) or (
                     want.dtype.kind != "f" and not np.array_equal(pred, want)):
                 return False
@@ -210,7 +241,7 @@ class Predictor:
                 want_p = np.asarray(self.model.predict_proba(self._native(sample),
                                                              prepared=True))
                 if proba is None or proba.shape != want_p.shape or not np.allclose(
-                        proba, want_p, rtol=_RTOL, atol=_ATOL):
+                        proba, want_p, rtol=self._rtol, atol=_ATOL):
                     return False
         return True
 
@@ -301,3 +332,36 @@ def _trees(est: Any, *, classifier: bool) -> Both | None:
         return y, None
 
     return regress
+
+
+def _onnx(model: PyFuncModel) -> Both | None:
+    """One ONNX Runtime session that returns labels and probabilities from one run, on one
+    thread without spin-waiting (small batches on a small machine: threads only cost)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    options = model.metadata.get("flavor_options", {})
+    name, label, proba = options.get("input"), options.get("label_output"), options.get(
+        "proba_output")
+    if not name or not label:
+        return None
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(model.native.SerializeToString(), sess_options=so,
+                                   providers=["CPUExecutionProvider"])
+    kind = session.get_inputs()[0].type
+    dtype = np.dtype({"tensor(double)": "float64", "tensor(int64)": "int64",
+                      "tensor(int32)": "int32"}.get(kind, "float32"))
+    outputs = [label, proba] if proba else [label]
+    run = session.run
+
+    def both(x: Any) -> tuple[Any, Any]:
+        result = run(outputs, {name: x if x.dtype == dtype else x.astype(dtype)})
+        p = result[1] if proba else None
+        if isinstance(p, list):  # a ZipMap output: list of {class: probability}
+            p = np.array([list(row.values()) for row in p], dtype=np.float32)
+        return result[0], p
+
+    return both

@@ -196,14 +196,8 @@ class ServedVersion:
         example = _example(self.model)
         if example is None:
             return
-        if self._fast and self.model.flavor == "sklearn" and getattr(example, "ndim", 0) == 2:
-            from shipyard.models._signature import validate_matrix
-
-            sig = self.model.signature
-            matrix = validate_matrix(sig.inputs, example) if sig is not None and not (  # type: ignore[arg-type]
-                sig.is_tensor) else example
-            if matrix is not None:
-                self.predictor.enable_fast_path(matrix)
+        if self._fast:
+            self.predictor.try_fast_path(example)
         x = self.predictor.prepare(example)
         both = frozenset({"predict", "predict_proba"})
         for part in (x, x[:1] if not hasattr(x, "iloc") else x.iloc[:1], x):

@@ -133,6 +133,10 @@ class PredictionLogger:
             self._thread.start()
 
     def _loop(self) -> None:
+        try:  # now, beside model loading, rather than mid-traffic at the first flush
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            log.warning("prediction log: pyarrow is missing (pip install 'shipyard[serving]')")
         while not self._stop.is_set():
             self._wake.wait(self.flush_interval)
             self._wake.clear()
@@ -252,17 +256,26 @@ def _output_columns(recs: list[PredictionRecord]) -> dict[str, Any]:
 
 def prediction_table(recs: list[PredictionRecord]) -> Any:
     """Records of one model version -> the Parquet table (one row per predicted row)."""
+    import numpy as np
     import pyarrow as pa
 
-    counts = [r.rows for r in recs]
+    counts = np.fromiter((r.rows for r in recs), dtype=np.int64, count=len(recs))
+    owner = pa.array(np.repeat(np.arange(len(recs)), counts))  # record of each row
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    n = int(counts.sum())
+    version = recs[0].version  # one version per table (see PredictionLogger.flush)
     cols: dict[str, Any] = {
-        "request_id": pa.array(_repeat([r.request_id for r in recs], counts), pa.string()),
-        "row": pa.array([i for n in counts for i in range(n)], pa.int32()),
-        "model": pa.array(_repeat([r.model for r in recs], counts), pa.string()),
-        "version": pa.array(_repeat([r.version for r in recs], counts), pa.int64()),
-        "timestamp": pa.array(_repeat([r.timestamp_ms for r in recs], counts),
+        "request_id": pa.array([r.request_id for r in recs], pa.string()).take(owner),
+        "row": pa.array((np.arange(n) - starts).astype(np.int32)),
+        "model": pa.repeat(pa.scalar(recs[0].model, pa.string()), n),
+        "version": pa.nulls(n, pa.int64()) if version is None else pa.array(
+            np.full(n, version, dtype=np.int64)),
+        "timestamp": pa.array(np.repeat(np.fromiter((r.timestamp_ms for r in recs),
+                                                    dtype=np.int64, count=len(recs)), counts),
                               pa.timestamp("ms", tz="UTC")),
-        "latency_ms": pa.array(_repeat([r.latency_ms for r in recs], counts), pa.float64()),
+        "latency_ms": pa.array(np.repeat(np.fromiter((r.latency_ms for r in recs),
+                                                     dtype=np.float64, count=len(recs)),
+                                         counts)),
     }
     cols.update({k: _arrow(v) for k, v in _input_columns(recs).items()})
     cols.update({k: _arrow(v) for k, v in _output_columns(recs).items()})
