@@ -35,7 +35,7 @@ router = api_router("runs")
 KeyPath = Annotated[str, Query(min_length=1, max_length=250, description="The metric key.")]
 
 
-def _visible(policy: Caller, st: State, runs: list[Run]) -> list[Run]:
+def _visible(policy: Caller, runs: list[Run]) -> list[Run]:
     hidden = policy.hidden_experiments()
     return [r for r in runs if r.experiment_id not in hidden] if hidden else runs
 
@@ -82,7 +82,7 @@ def search_runs(body: SearchRuns, policy: Caller, tracking: Tracking) -> Respons
 @router.post("/runs/batch-get", response_model=list[RunOut])
 def get_runs(body: RunIds, policy: Caller, tracking: Tracking, st: State) -> Response:
     """Runs in the order asked; unknown (or unreadable) ids are left out."""
-    return respond(_visible(policy, st, tracking.get_runs(body.run_ids)))
+    return respond(_visible(policy, tracking.get_runs(body.run_ids)))
 
 
 @router.get("/runs/search", response_model=RunPage)
@@ -145,7 +145,7 @@ def purge_runs(body: RunIds, policy: Caller, tracking: Tracking, st: State) -> R
 def list_deleted_runs(policy: Caller, tracking: Tracking, st: State,
                       deleted_before: datetime | None = None) -> Response:
     """Soft-deleted runs (optionally only those deleted before a time)."""
-    return respond(_visible(policy, st, tracking.list_deleted_runs(
+    return respond(_visible(policy, tracking.list_deleted_runs(
         deleted_before=deleted_before)))
 
 
@@ -153,7 +153,7 @@ def list_deleted_runs(policy: Caller, tracking: Tracking, st: State,
 def list_stale_runs(heartbeat_before: datetime, policy: Caller, tracking: Tracking,
                     st: State) -> Response:
     """Running runs whose last heartbeat is older than ``heartbeat_before``."""
-    return respond(_visible(policy, st, tracking.find_stale_runs(
+    return respond(_visible(policy, tracking.find_stale_runs(
         heartbeat_before=heartbeat_before)))
 
 
