@@ -18,7 +18,7 @@ from typing import Any
 
 from shipyard.quickstart._data import DRIFTED, FEATURES, TARGET, make_churn, production_batch, split
 from shipyard.quickstart._services import Service, WebhookReceiver, free_port, start
-from shipyard.quickstart._train import EXPERIMENT, train_candidates
+from shipyard.quickstart._train import train_candidates
 
 MODEL = "churn"
 MONITOR = "churn-production"
@@ -112,7 +112,7 @@ def _send_feedback(model_url: str, sent: list[dict[str, Any]], share: float) -> 
 
     import httpx
 
-    rnd = random.Random(11)
+    rnd = random.Random(11)  # noqa: S311 - a reproducible sample, not a secret
     chosen = [s for s in sent if rnd.random() < share]
     rnd.shuffle(chosen)
     with httpx.Client(base_url=model_url, timeout=30) as http:
@@ -121,6 +121,24 @@ def _send_feedback(model_url: str, sent: list[dict[str, Any]], share: float) -> 
                      for s in chosen[i:i + 20]]
             http.post("/v1/feedback", json=batch).raise_for_status()
     return len(chosen)
+
+
+def _wait_for_logs(client: Any, start: datetime, end: datetime, *, rows: int,
+                   labelled: int, timeout: float = 60.0) -> None:
+    """The model server writes its prediction log in the background: wait until every row
+    of both windows is readable before the monitor runs."""
+    from shipyard.monitoring import read_log
+
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = len(read_log(client.artifacts, "predictions", MODEL, start_ms, end_ms,
+                           columns=["request_id", "timestamp"]))
+        labels = len(read_log(client.artifacts, "feedback", MODEL, start_ms,
+                              end_ms + 3_600_000, columns=["request_id", "timestamp"]))
+        if got >= rows and labels >= labelled:
+            return
+        time.sleep(0.5)
 
 
 def _wait_until(moment: datetime) -> None:
@@ -178,38 +196,45 @@ def run_quickstart(*, say: Callable[[str], None], keep_serving: bool = False,
 
         tl.step(5, "Production traffic over HTTP; drift injected in the second window")
         champion = shipyard.load_model(f"models:/{MODEL}@champion").native
-        step = timedelta(seconds=window_seconds)
-        now = datetime.now(UTC)
-        begin = now.replace(microsecond=0) + timedelta(seconds=1)
-        client.monitoring.create_monitor(
-            MONITOR, model=f"models:/{MODEL}@champion", window=f"{int(window_seconds)}s",
-            rules=list(MONITOR_RULES), webhooks=[receiver.url], start=begin,
-            cooldown_seconds=3600)
         sent: list[dict[str, Any]] = []
+        begin = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         _wait_until(begin)
         n1, err1 = _traffic(served.url, drift=False, seed=101, model=champion, sent=sent)
-        say(f"  window 1: {n1} rows in {REQUESTS_PER_PHASE} requests, no drift")
+        # Windows are sized from how long a phase took here, so a slow machine still puts
+        # each phase in its own window.
+        took = (datetime.now(UTC) - begin).total_seconds()
+        seconds = max(int(window_seconds), int(2 * took) + 2)
+        step = timedelta(seconds=seconds)
+        client.monitoring.create_monitor(
+            MONITOR, model=f"models:/{MODEL}@champion", window=f"{seconds}s",
+            rules=list(MONITOR_RULES), webhooks=[receiver.url], start=begin,
+            cooldown_seconds=3600)
+        say(f"  window 1 ({seconds}s): {n1} rows in {REQUESTS_PER_PHASE} requests, no drift")
         _wait_until(begin + step)
         n2, err2 = _traffic(served.url, drift=True, seed=202, model=champion, sent=sent)
-        say(f"  window 2: {n2} rows; monthly_charges +30, contract mix -> month-to-month, "
-            "and churn now follows different signals")
+        say(f"  window 2 ({seconds}s): {n2} rows; monthly_charges +30, contract mix -> "
+            "month-to-month, and churn now follows different signals")
         labelled = _send_feedback(served.url, sent, share=0.7)
         say(f"  late ground truth for {labelled} of {len(sent)} requests, out of order")
         summary["traffic"] = {"rows": n1 + n2, "requests": len(sent), "labelled": labelled,
-                              "max_abs_diff_vs_in_process": max(err1, err2)}
-        _wait_until(begin + 2 * step + timedelta(seconds=1.5))  # windows closed, logs flushed
+                              "max_abs_diff_vs_in_process": max(err1, err2),
+                              "window_seconds": seconds}
+        _wait_until(begin + 2 * step + timedelta(seconds=0.5))
+        _wait_for_logs(client, begin, begin + 2 * step, rows=n1 + n2, labelled=labelled)
         tl.done("traffic")
 
         tl.step(6, "Monitoring: drift, data quality and performance with late labels")
-        outcomes = client.monitoring.run(MONITOR, now=begin + 2 * step + timedelta(seconds=1))
+        outcomes = client.monitoring.run(MONITOR, now=begin + 2 * step + timedelta(seconds=0.5))
         values = client.monitoring.get_values(MONITOR)
         windows = _window_table(values)
         for w in windows:
             say(f"  window {w['index']}: drift_share {w.get('drift_share', 0):.2f}  "
                 f"AUC {_f(w.get('auc'))}  label coverage {_f(w.get('label_coverage'))}  "
                 f"drifted: {', '.join(w['drifted']) or '-'}")
-        time.sleep(1.0)  # alert delivery runs in the background with retries
         alerts = client.monitoring.list_alerts(MONITOR)
+        deadline = time.monotonic() + 30  # delivery runs in the background, with retries
+        while len(receiver.received) < len(alerts) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for a in alerts:
             say(f"  ALERT {a.state}: {a.rule} (value {_f(a.value)})")
         say(f"  webhook receiver got {len(receiver.received)} message(s)")
@@ -268,8 +293,8 @@ def _window_table(values: Any) -> list[dict[str, Any]]:
         elif v.key in ("drift_share", "auc", "accuracy", "label_coverage", "rows"):
             row[v.key] = v.value
     out = []
-    for i, start in enumerate(sorted(by_start), 1):
-        out.append({"index": i, "window_start": str(start), **by_start[start]})
+    for i, begin in enumerate(sorted(by_start), 1):
+        out.append({"index": i, "window_start": str(begin), **by_start[begin]})
     return out
 
 
