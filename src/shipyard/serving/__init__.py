@@ -5,6 +5,7 @@ This package knows nothing about HTTP: ``shipyard.server.serving`` puts it on th
 ``shipyard serve`` / ``shipyard predict`` run it. numpy, pandas and pyarrow load on use.
 """
 
+from shipyard.serving._batch import BatchScorer, ScoreResult
 from shipyard.serving._batcher import CostModel, Job, MicroBatcher
 from shipyard.serving._host import (
     ModelHost,
@@ -24,6 +25,7 @@ from shipyard.serving._predlog import (
 from shipyard.serving._service import DeploymentAgent, ServingService
 
 __all__ = [
+    "BatchScorer",
     "CostModel",
     "DeploymentAgent",
     "FeedbackRecord",
@@ -33,6 +35,7 @@ __all__ = [
     "Prediction",
     "PredictionLogger",
     "PredictionRecord",
+    "ScoreResult",
     "ServeOptions",
     "ServedModel",
     "ServedVersion",
