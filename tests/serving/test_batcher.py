@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,25 @@ def _batcher(delay: float = 0.0, per_row: float = 0.0, **kw: object):
     return MicroBatcher(run, executor=pool, **kw), calls, gate
 
 
+def _arun(main: Any) -> Any:
+    """``asyncio.run(main())`` in a thread of its own: immune to an event loop another test
+    may have left running in this thread."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
 def _job(value: object, rows: int = 1) -> Job:
     return Job(input=value, rows=rows, outputs=frozenset({"predict"}))
 
@@ -46,7 +66,7 @@ def test_a_lone_request_is_dispatched_at_once() -> None:
         return time.perf_counter() - start
 
     for _ in range(5):
-        assert asyncio.run(main()) < 0.05  # never waits for a batch that will not come
+        assert _arun(main) < 0.05  # never waits for a batch that will not come
     assert calls == [[1]] * 5
 
 
@@ -62,7 +82,7 @@ def test_requests_that_pile_up_while_busy_are_merged() -> None:
         gate.set()
         return await asyncio.gather(first, *rest)
 
-    assert asyncio.run(main()) == list(range(11))
+    assert _arun(main) == list(range(11))
     assert calls == [[1], [1] * 10]
 
 
@@ -77,7 +97,7 @@ def test_merging_stops_at_max_batch_size_and_never_splits_a_request() -> None:
         gate.set()
         await asyncio.gather(*futs)
 
-    asyncio.run(main())
+    _arun(main)
     assert calls == [[1], [2, 2], [3], [9], [1]]
 
 
@@ -96,7 +116,7 @@ def test_the_latency_budget_limits_merging_for_row_costly_models() -> None:
         gate.set()
         await asyncio.gather(*futs)
 
-    asyncio.run(main())
+    _arun(main)
     # 2 ms a row and a 5 ms budget: a call merges at most 2 more rows than its first
     assert max(len(c) for c in calls) == 3
     assert sum(len(c) for c in calls) == 8
@@ -112,7 +132,7 @@ def test_a_zero_budget_turns_merging_off() -> None:
         gate.set()
         await asyncio.gather(*futs)
 
-    asyncio.run(main())
+    _arun(main)
     assert calls == [[1]] * 4
 
 
@@ -128,7 +148,7 @@ def test_a_full_queue_refuses_with_overloaded() -> None:
         gate.set()
         await asyncio.gather(*futs)
 
-    asyncio.run(main())
+    _arun(main)
 
 
 def test_a_request_past_its_timeout_fails_and_is_skipped() -> None:
@@ -144,7 +164,7 @@ def test_a_request_past_its_timeout_fails_and_is_skipped() -> None:
         assert await first == "first"
         await asyncio.sleep(0.05)
 
-    asyncio.run(main())
+    _arun(main)
     assert calls == [[1]]  # the expired request never reached the model
 
 
@@ -158,7 +178,7 @@ def test_each_request_gets_its_own_error() -> None:
         gate.set()
         return await asyncio.gather(*futs, return_exceptions=True)
 
-    a, boom, c = asyncio.run(main())
+    a, boom, c = _arun(main)
     assert (a, c) == ("a", "c")
     assert isinstance(boom, ValueError)
 
@@ -191,10 +211,13 @@ def test_fast_models_run_in_the_event_loop_and_still_merge() -> None:
     batcher = MicroBatcher(run, executor=ThreadPoolExecutor(1), inline_below=0.01)
     batcher.cost.observe(1, 0.0001)
 
+    loop_thread: list[str] = []
+
     async def main() -> list[object]:
+        loop_thread.append(threading.current_thread().name)
         futs = [asyncio.ensure_future(batcher.submit(_job(i))) for i in range(5)]
         return await asyncio.gather(*futs)
 
-    assert asyncio.run(main()) == list(range(5))
+    assert _arun(main) == list(range(5))
     assert calls == [5]
-    assert threads == [threading.main_thread().name]
+    assert threads == loop_thread

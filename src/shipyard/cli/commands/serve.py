@@ -117,7 +117,12 @@ def _export_for_workers(overrides: dict[str, Any], targets: list[str]) -> None:
             str(value).lower() if isinstance(value, bool) else str(value))
     os.environ[env_var("serve_models")] = json.dumps(targets)
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # metrics summed over every worker
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shipyard-metrics-")
+        folder = tempfile.mkdtemp(prefix="shipyard-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 @click.command("predict")

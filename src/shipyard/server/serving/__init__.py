@@ -92,5 +92,7 @@ def app_from_settings() -> ServingApp:
     url = f"http://{s.serve_host}:{s.serve_port}"
     host, logger, metrics, agent = build_host(client, list(s.serve_models), url=url)
     auth = client.auth if s.auth else None
+    # each worker loads before it accepts connections (the supervisor holds the port), so no
+    # request reaches a worker that is still loading while another one answers
     return create_serving_app(host, settings=s, logger=logger, metrics=metrics, agent=agent,
-                              auth=auth, on_close=client.close)
+                              auth=auth, on_close=client.close, load_in_background=False)
