@@ -13,7 +13,7 @@ import pytest
 
 from shipyard.testing.server import clean_env, start_server_process
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
