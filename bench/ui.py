@@ -306,8 +306,8 @@ def bench_shipyard(meta: dict[str, Any], repeat: int, tti_repeat: int) -> dict[s
             }
             for name, path in cases.items():
                 headers = {"HX-Request": "true"} if "htmx" in name else {}
-                out[name] = timed(lambda p=path, h=headers: http.get(p, headers=h).raise_for_status(),
-                                  repeat)
+                out[name] = timed(
+                    lambda p=path, h=headers: http.get(p, headers=h).raise_for_status(), repeat)
                 log(f"  shipyard {name}: p50 {out[name]['p50_ms']:.1f} ms")
         out["browser"] = time_to_interactive(f"{base}/experiments/{exp}", SHIPYARD_ROW,
                                              tti_repeat)
@@ -342,7 +342,8 @@ def bench_mlflow(meta: dict[str, Any], repeat: int, tti_repeat: int) -> dict[str
             first = http.post("/ajax-api/2.0/mlflow/runs/search", json=body)
             first.raise_for_status()
             got = first.json()["runs"]
-            assert len(got) == 100 and got[0]["info"]["run_name"] == newest, got[0]["info"]
+            assert len(got) == 100, len(got)
+            assert got[0]["info"]["run_name"] == newest, got[0]["info"]
             out["runs search (first 100 runs, what the UI asks for)"] = timed(
                 lambda: http.post("/ajax-api/2.0/mlflow/runs/search",
                                   json=body).raise_for_status(), repeat)

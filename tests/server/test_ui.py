@@ -124,7 +124,7 @@ def test_runs_table_sorts_filters_and_picks_columns(ui: ApiClient,
         "cols": "metrics.score,params.lr", "size": "200"}).text
     ids = row_ids(t)
     assert ids
-    scores = [float(v) for v in re.findall(r'<td class="num">([0-9.]+)</td>\s*<td class="">',
+    scores = [float(v) for v in re.findall(r'<td class="num">([0-9.]+)</td>\s*<td>',
                                            t)]
     assert scores == sorted(scores, reverse=True)
     assert all(s > 0.5 for s in scores)

@@ -5,6 +5,7 @@ coordinates)."""
 from __future__ import annotations
 
 import math
+import mimetypes
 from typing import Any
 
 from fastapi import APIRouter
@@ -131,11 +132,8 @@ def raw_artifact(run_id: str, path: str, p: PageDep) -> Response:
     headers = _artifacts.raw_headers(info.path)
     headers["Content-Length"] = str(info.size)
     media = "text/plain; charset=utf-8" if _artifacts.ext(info.path) in (
-        _artifacts.TEXT | _artifacts.TABLE | {".json"}) else None
-    if media is None:
-        import mimetypes
-
-        media = mimetypes.guess_type(info.path)[0] or "application/octet-stream"
+        _artifacts.TEXT | _artifacts.TABLE | {".json"}) else (
+        mimetypes.guess_type(info.path)[0] or "application/octet-stream")
     response = StreamingResponse(iter_file(stream), media_type=media, headers=headers,
                                  background=BackgroundTask(stream.close))
     p.finish(response)
