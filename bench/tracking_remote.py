@@ -175,11 +175,12 @@ def shipyard_worker(task: str, args: dict[str, Any]) -> None:
         n = args["points"]
         with shipyard.start_run(experiment="bench-d") as run:
             wait_for_go(run.id)
-            t0 = time.time()
+            t0, cpu0 = time.time(), time.process_time()
             for i in range(n):
                 shipyard.log_metric("m", float(i), step=i)
             shipyard.flush()
-        result({"start": t0, "end": time.time(), "run_id": run.id, "points": n})
+            end, cpu = time.time(), time.process_time() - cpu0
+        result({"start": t0, "end": end, "cpu": cpu, "run_id": run.id, "points": n})
     else:
         raise SystemExit(f"unknown task {task}")
 
@@ -240,14 +241,14 @@ def mlflow_worker(task: str, args: dict[str, Any]) -> None:
         mlflow.set_experiment("bench-d")
         with mlflow.start_run() as run:
             wait_for_go(run.info.run_id)
-            t0 = time.time()
+            t0, cpu0 = time.time(), time.process_time()
             for i in range(n):
                 mlflow.log_metric("m", float(i), step=i)
                 if time.time() - t0 > limit:
                     n = i + 1
                     break
-            end = time.time()
-        result({"start": t0, "end": end, "run_id": run.info.run_id, "points": n})
+            end, cpu = time.time(), time.process_time() - cpu0
+        result({"start": t0, "end": end, "cpu": cpu, "run_id": run.info.run_id, "points": n})
     elif task == "verify":
         counts = {}
         for run_id, points in zip(args["run_ids"], args["points"], strict=True):
@@ -378,6 +379,23 @@ class Server:
                 total += p.memory_info().rss
         return total, len(procs)
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) used so far by the whole process tree."""
+        import psutil
+
+        assert self.proc is not None
+        total = 0.0
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = p.cpu_times()
+                total += times.user + times.system
+        return total
+
     @contextlib.contextmanager
     def sample(self) -> Any:
         self._sampling = True
@@ -466,6 +484,7 @@ class Bench:
             if not line.startswith("READY"):
                 raise RuntimeError(f"{side} client did not start: {child.stderr.read()}")  # type: ignore[union-attr]
         kill_note = None
+        server_cpu0 = server.cpu()
         with server.sample():
             for child in children:
                 assert child.stdin is not None
@@ -481,6 +500,7 @@ class Bench:
                 kill_note = {"clients_running_at_kill": alive,
                              "down_seconds": time.time() - killed_at}
             outs = [c.communicate(timeout=1800) for c in children]
+        server_cpu = server.cpu() - server_cpu0
         results = []
         for child, (out, err) in zip(children, outs, strict=True):
             lines = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
@@ -493,7 +513,11 @@ class Bench:
         out_d: dict[str, Any] = {"procs": procs, "points_each": points, "points": total,
                                  "seconds": end - start, "points_per_s": total / (end - start),
                                  "run_ids": [r["run_id"] for r in results],
-                                 "run_points": [r["points"] for r in results]}
+                                 "run_points": [r["points"] for r in results],
+                                 "client_cpu_us_per_point": sum(r["cpu"] for r in results)
+                                 / total * 1e6}
+        if kill_after is None:  # a restarted server's CPU counter starts again
+            out_d["server_cpu_us_per_point"] = server_cpu / total * 1e6
         if kill_note:
             out_d["kill"] = kill_note
         return out_d
@@ -713,6 +737,12 @@ def report(out: dict[str, Any]) -> str:
            f"{m['d']['points_each']})" if m else "-")
         + f" | {ratio(d['points_per_s'], m['d']['points_per_s']) if m else '-'} | "
         f">= 20,000/s + exactly once: {verdict(d_ok)} |")
+    lines.append(
+        f"| d. CPU per point (server / clients) | {d['server_cpu_us_per_point']:.1f} / "
+        f"{d['client_cpu_us_per_point']:.1f} us | "
+        + (f"{m['d']['server_cpu_us_per_point']:,.0f} / {m['d']['client_cpu_us_per_point']:,.0f}"
+           " us" if m else "-")
+        + " | | |")
     rss_ok = d["server_peak_rss_mb"] < TARGETS["rss_mb"]
     lines.append(
         f"| server resident memory (peak in d) | {d['server_peak_rss_mb']:.0f} MB "

@@ -89,10 +89,16 @@ class ActiveRun:
     def log_metric(self, key: str, value: float, step: int | None = None,
                    timestamp: datetime | None = None) -> None:
         """Buffer one point; ``step`` defaults to 0, 1, 2, ... per key."""
-        validate_key(key, "metric")
-        val = validate_metric_value(key, value)
-        step = self._steps.get(key, -1) + 1 if step is None else validate_step(key, step)
-        self._steps[key] = max(step, self._steps.get(key, step))
+        last = self._steps.get(key)
+        if last is None:  # a key seen before in this run was validated then
+            validate_key(key, "metric")
+        val = value if type(value) is float else validate_metric_value(key, value)
+        if step is None:
+            step = -1 if last is None else last
+            step += 1
+        elif type(step) is not int:
+            step = validate_step(key, step)
+        self._steps[key] = step if last is None or step > last else last
         self.buffer.add(Metric(key=key, value=val, step=step, timestamp=timestamp or utc_now()))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
