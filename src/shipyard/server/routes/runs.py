@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from shipyard.server.schemas import (
     Heartbeat,
     LogBatch,
     LogBatchResult,
+    MetricIn,
     MetricOut,
     Purged,
     RunCreate,
@@ -33,6 +35,20 @@ from shipyard.stores.metadata import UNSET
 
 router = api_router("runs")
 KeyPath = Annotated[str, Query(min_length=1, max_length=250, description="The metric key.")]
+
+
+def _rows(metrics: list[MetricIn]) -> Iterator[tuple[str, float, int, datetime]]:
+    """``(key, value, step, time)`` of wire points; epoch-ms times are converted once each
+    (points logged in one loop share a few milliseconds)."""
+    times: dict[int, datetime] = {}
+    for m in metrics:
+        ts = m["timestamp"]
+        if isinstance(ts, int):
+            when = times.get(ts)
+            if when is None:
+                when = times[ts] = from_ms(ts)  # type: ignore[assignment]
+            ts = when
+        yield m["key"], m["value"], m.get("step", 0), ts  # type: ignore[misc]
 
 
 def _visible(policy: Caller, runs: list[Run]) -> list[Run]:
@@ -204,9 +220,7 @@ def log_batch(run_id: str, body: LogBatch, policy: Caller, tracking: Tracking,
     and answers ``written: false``, so clients can retry safely."""
     policy.require_role(Role.EDITOR, "log to runs")
     require_run(st, policy, run_id, write=True)
-    points = tracking.make_metrics(  # validated like the library's own calls
-        (m["key"], m["value"], m.get("step", 0), from_ms(ts) if isinstance(ts := m[
-            "timestamp"], int) else ts) for m in body.metrics)
+    points = tracking.make_metrics(_rows(body.metrics))  # validated like the library's own
     written = tracking.log_batch(run_id, metrics=points, params=body.params, tags=body.tags,
                                  batch_id=body.batch_id)
     if written:
