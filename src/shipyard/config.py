@@ -227,8 +227,9 @@ class Settings(BaseSettings):
         "serve_log_flush_rows rows are waiting).",
     )
     serve_log_flush_rows: int = Field(
-        default=100_000, ge=1,
-        description="Rows that make the prediction logger write a file before the interval.",
+        default=50_000, ge=1,
+        description="Rows that make the prediction logger write a file before the interval "
+        "(bounds the memory the waiting rows take).",
     )
     serve_access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request to stderr."

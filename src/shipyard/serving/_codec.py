@@ -252,6 +252,10 @@ def from_rows(rows: list[Any], spec: InputSpec, model: PyFuncModel, *,
             raise InvalidArgumentError(msg)
         check_columns(spec, names)
     width = len(names)
+    if spec.numeric and not maybe_bool and names == list(spec.columns):
+        out = _matrix(rows, spec, model, maybe_bool=False)  # a full numeric matrix: done
+        if out is not None:
+            return out
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
             got = f"{len(row)} values" if isinstance(row, list) else f"{type(row).__name__}"

@@ -188,11 +188,16 @@ class Predictor:
                 path = "sklearn-linear"
             elif name in _FORESTS and type(native).__module__.startswith(
                     ("sklearn.ensemble", "sklearn.tree")):
-                fast = _trees(native, classifier=self.has_proba)
+                fast = _trees(native, classifier=self.has_proba)  # one call per tree
                 path = "sklearn-trees"
+                packed = _packed_trees(native, classifier=self.has_proba)
+                with np.errstate(all="ignore"):
+                    if packed is not None and fast is not None and self._verify(
+                            packed, example):
+                        fast = _by_rows(packed, fast, _PACKED_ROWS)
             else:
                 return False
-        except (AttributeError, TypeError, ValueError, ImportError):
+        except (AttributeError, TypeError, ValueError, ImportError, MemoryError):
             return False
         with np.errstate(all="ignore"):
             verified = fast is not None and self._verify(fast, example)
@@ -287,6 +292,77 @@ def _linear(est: Any, *, has_proba: bool) -> Both | None:
         return pred, softmax(scores.copy(), copy=False)
 
     return classify
+
+
+_PACKED_ROWS = 48
+"""Up to this many rows the packed walk beats one compiled call per tree (measured here for
+100 trees of depth 10: 1 row 0.18 ms vs 0.58, 32 rows 0.65 vs 0.81, 100 rows 2.2 vs 1.4)."""
+
+
+def _by_rows(small: Both, large: Both, limit: int) -> Both:
+    return lambda x: small(x) if len(x) <= limit else large(x)
+
+
+def _packed_trees(est: Any, *, classifier: bool) -> Both | None:
+    """Every tree of the ensemble in one set of flat node arrays, walked level by level for
+    all rows and trees at once (a few numpy operations per level instead of one call per
+    tree). Leaves point at themselves, so walking past a leaf keeps it. The decision is
+    scikit-learn's (``x[feature] <= threshold`` goes left, x as float32; inputs are finite
+    here) and the leaf values are summed over the trees in their order, then divided by
+    their number, as scikit-learn does."""
+    import numpy as np
+
+    estimators = getattr(est, "estimators_", None)
+    trees = [e.tree_ for e in estimators] if estimators is not None else [est.tree_]
+    if getattr(est, "n_outputs_", 1) != 1 or not trees:
+        return None
+    count = len(trees)
+    width = int(est.n_features_in_)
+    offsets = np.concatenate([[0], np.cumsum([t.node_count for t in trees])[:-1]])
+    kids, features, thresholds = [], [], []
+    for tree, off in zip(trees, offsets, strict=True):
+        left, right = tree.children_left.astype(np.intp), tree.children_right.astype(np.intp)
+        leaf = left == -1
+        here = np.arange(tree.node_count, dtype=np.intp) + off
+        kids.append(np.stack([np.where(leaf, here, left + off),
+                              np.where(leaf, here, right + off)], axis=1))
+        features.append(np.where(leaf, 0, tree.feature).astype(np.intp))
+        thresholds.append(np.where(leaf, np.inf, tree.threshold))
+    children = np.concatenate(kids).reshape(-1)  # node n: left at 2n, right at 2n + 1
+    feature, threshold = np.concatenate(features), np.concatenate(thresholds)
+    depth = max(int(t.max_depth) for t in trees)
+    roots = offsets.astype(np.intp)[None, :]
+    single = estimators is None
+    if classifier:
+        n_classes = int(est.n_classes_)
+        values = np.concatenate([t.value[:, 0, :n_classes] for t in trees])
+    else:
+        values = np.concatenate([t.value[:, 0, 0] for t in trees])
+
+    def combine(x: Any) -> Any:
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x32).all():
+            msg = "a value is too large for float32"
+            raise ValueError(msg)
+        flat = x32.reshape(-1)
+        base = (np.arange(x32.shape[0], dtype=np.intp) * width)[:, None]
+        node = np.repeat(roots, x32.shape[0], axis=0)
+        for _ in range(depth):
+            node = children[2 * node + (flat[base + feature[node]] > threshold[node])]
+        total = np.add.reduce(values[node.T], axis=0)  # trees in order, like scikit-learn
+        if not single:
+            total /= count
+        return total
+
+    if classifier:
+        classes = est.classes_
+
+        def classify(x: Any) -> tuple[Any, Any]:
+            proba = combine(x)
+            return classes.take(np.argmax(proba, axis=1), axis=0), proba
+
+        return classify
+    return lambda x: (combine(x), None)
 
 
 def _trees(est: Any, *, classifier: bool) -> Both | None:

@@ -85,7 +85,7 @@ class PredictionLogger:
     """A bounded queue and one writer thread for prediction and feedback records."""
 
     def __init__(self, artifacts: ArtifactStore, *, queue_size: int = 100_000,
-                 flush_interval: float = 30.0, flush_rows: int = 100_000,
+                 flush_interval: float = 30.0, flush_rows: int = 50_000,
                  on_drop: DropCallback | None = None) -> None:
         self.artifacts = artifacts
         self.queue_size = queue_size
