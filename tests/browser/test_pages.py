@@ -136,6 +136,7 @@ def test_monitoring_pages(tab: Tab, world: World) -> None:
     tab.go("/monitors")
     assert tab.page.locator("#monitors-table tbody tr").count() == 1
     assert "1 firing" in tab.page.inner_text("#monitors-table")
+    tab.shot("monitors", full_page=False)
     tab.go(f"/monitors/{world.seeded.monitor}")
     assert drawn(tab, "#monitor-charts") == 5
     assert tab.page.locator("#drift-table tbody tr").count() == 4

@@ -9,7 +9,6 @@ only their rendering differs: an HTML page instead of JSON.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard._internal import wire
 from shipyard._version import __version__
 from shipyard.auth import AccessPolicy
 from shipyard.entities.identity import Role
@@ -87,7 +85,6 @@ class UiState:
             lstrip_blocks=True)
         self.env.filters.update(_format.FILTERS)
         self.env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # charts keep their order
-        self.env.filters["tojson_attr"] = lambda v: json.dumps(wire.jsonable(v))
         self.env.globals["version"] = __version__
         self.env.globals["query"] = _format.query
         self.env.globals["run_duration"] = _format.run_duration
@@ -118,10 +115,6 @@ class Page:
     @property
     def base(self) -> str:
         return str(self.request.scope.get("root_path") or "").rstrip("/")
-
-    @property
-    def is_admin(self) -> bool:
-        return self.policy.is_admin
 
     def can(self, role: str) -> bool:
         """Whether the caller's role is at least ``role`` (always, with auth off)."""
