@@ -98,7 +98,8 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
             built.resolve(served)
         auth = client.auth if settings.auth else None
         app = create_serving_app(built, settings=settings, logger=logger, metrics=metrics,
-                                 agent=agent, auth=auth, on_close=client.close)
+                                 agent=agent, auth=auth, on_close=client.close,
+                                 freeze_gc=True)
         uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
     _export_for_workers(overrides, targets)

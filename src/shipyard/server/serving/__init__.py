@@ -26,10 +26,13 @@ def create_serving_app(host: ModelHost, *, settings: Settings | None = None,
                        metrics: ServingMetrics | None = None,
                        agent: DeploymentAgent | None = None, auth: AuthService | None = None,
                        load_in_background: bool = True,
-                       on_close: Callable[[], None] | None = None) -> ServingApp:
+                       on_close: Callable[[], None] | None = None,
+                       freeze_gc: bool = False) -> ServingApp:
     """The ASGI app serving ``host``'s models. ``metrics`` must be the observer the host
     reports to (`build_host` wires both); limits come from ``settings`` (default: the
-    defaults of every serve_* setting). ``on_close`` runs at shutdown (close the client)."""
+    defaults of every serve_* setting). ``on_close`` runs at shutdown (close the client).
+    ``freeze_gc`` (for a process of its own, as ``shipyard serve``) moves everything loaded
+    by then out of the garbage collector's sight."""
     if settings is None:
         from shipyard.config import Settings
 
@@ -39,7 +42,7 @@ def create_serving_app(host: ModelHost, *, settings: Settings | None = None,
                       max_body_bytes=s.serve_max_body_bytes,
                       request_timeout=s.serve_request_timeout,
                       access_log=s.serve_access_log, load_in_background=load_in_background,
-                      on_close=on_close)
+                      on_close=on_close, freeze_gc=freeze_gc)
 
 
 def build_host(client: Any, targets: list[str], *, settings: Settings | None = None,
@@ -95,4 +98,5 @@ def app_from_settings() -> ServingApp:
     # each worker loads before it accepts connections (the supervisor holds the port), so no
     # request reaches a worker that is still loading while another one answers
     return create_serving_app(host, settings=s, logger=logger, metrics=metrics, agent=agent,
-                              auth=auth, on_close=client.close, load_in_background=False)
+                              auth=auth, on_close=client.close, load_in_background=False,
+                              freeze_gc=True)
