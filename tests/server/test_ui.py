@@ -150,6 +150,9 @@ def test_htmx_requests_get_only_the_table(ui: ApiClient, world: dict[str, Any]) 
     part = ui.get(f"/experiments/{world['exp']}", headers={"HX-Request": "true"}).text
     assert part.lstrip().startswith('<div id="runs-view">')
     assert "<html" not in part
+    restored = ui.get(f"/experiments/{world['exp']}", headers={
+        "HX-Request": "true", "HX-History-Restore-Request": "true"}).text
+    assert "<html" in restored
 
 
 def test_run_page_previews_and_serves_artifacts_safely(ui: ApiClient,

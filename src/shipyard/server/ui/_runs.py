@@ -121,7 +121,9 @@ def runs(experiment_id: str, p: PageDep) -> Response:
     sort_field, descending = _order_parts(order)
     twin = "/api/v1/runs/search?" + urlencode(
         [("experiment_ids", exp.id), ("filter", filter_text), ("max_results", size),
-         ("offset", (number - 1) * size)] + ([("order_by", order)] if order else []))
+         ("offset", (number - 1) * size)] + ([("order_by", order)] if order else [])
+        + ([("deleted_only", "true")] if show == "deleted" else [])
+        + ([("include_deleted", "true")] if show == "all" else []))
     context = {
         "section": "experiments", "experiment": exp, "runs": result.items,
         "columns": cols, "available": available, "error": error, "params": params,
@@ -131,7 +133,9 @@ def runs(experiment_id: str, p: PageDep) -> Response:
         "chosen": chosen, "twin": twin, "can_delete": p.can(Role.ADMIN),
         "here": q.url.path[len(p.base):] + (f"?{q.url.query}" if q.url.query else ""),
     }
-    template = "_runs_table.html" if q.headers.get("hx-request") else "runs.html"
+    # htmx swaps just the table, except when it restores a page missing from its history cache
+    swap = q.headers.get("hx-request") and not q.headers.get("hx-history-restore-request")
+    template = "_runs_table.html" if swap else "runs.html"
     return p.render(template, **context)
 
 
