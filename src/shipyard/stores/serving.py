@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 
 
 class DeploymentStore(abc.ABC):
@@ -29,9 +29,23 @@ class DeploymentStore(abc.ABC):
     def heartbeat_deployment(
         self, deployment_id: str, *, at: datetime,
         models: Sequence[DeployedModel] | None = None, stats: Mapping[str, Any] | None = None,
+        sample: DeploymentSample | None = None, keep_since: datetime | None = None,
     ) -> None:
         """Set ``heartbeat_at`` (and, when given, the served models and stats).
+
+        ``sample`` is appended to the deployment's history (a second sample with the same
+        ``at`` is ignored, so a retried heartbeat does not count twice). ``keep_since`` drops
+        every sample older than it, of any deployment (a crashed server's history ages out
+        too): the retention window. All of it happens in one transaction.
         Raises `DeploymentNotFoundError`."""
+
+    @abc.abstractmethod
+    def deployment_history(
+        self, deployment_id: str, *, since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[DeploymentSample]:
+        """The deployment's samples with ``since <= at <= until``, oldest first.
+        Raises `DeploymentNotFoundError` for an unknown id (a known one may have none)."""
 
     @abc.abstractmethod
     def stop_deployment(self, deployment_id: str, *, at: datetime) -> None:
@@ -43,4 +57,5 @@ class DeploymentStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_deployments(self, *, stopped_before: datetime) -> int:
-        """Forget servers that stopped before ``stopped_before``; returns how many."""
+        """Forget servers that stopped before ``stopped_before`` (and their history);
+        returns how many."""

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shipyard.entities._ids import utc_now
-from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 from shipyard.errors import AlreadyExistsError, DeploymentNotFoundError
 
 
@@ -95,3 +95,84 @@ class DeploymentStoreContract:
         with pytest.raises(DeploymentNotFoundError):
             store.get_deployment(gone.id)
         assert store.get_deployment(kept.id).stopped_at is None
+
+    # -- history: one sample per heartbeat, bounded by the retention window ------------------
+    @staticmethod
+    def _sample(at: Any, requests: int = 10, errors: int = 1, **kw: Any) -> DeploymentSample:
+        base: dict[str, Any] = {"at": at, "seconds": 15.0, "requests": requests,
+                                "errors": errors, "p50_ms": 2.5, "p95_ms": 7.25, "p99_ms": 12.0}
+        base.update(kw)
+        return DeploymentSample(**base)
+
+    def test_heartbeat_samples_build_the_history_oldest_first(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        t0 = dep.started_at
+        samples = [self._sample(t0 + timedelta(seconds=15 * i), requests=i) for i in (2, 1, 3)]
+        for sample in samples:
+            store.heartbeat_deployment(dep.id, at=sample.at, sample=sample)
+        assert store.deployment_history(dep.id) == sorted(samples, key=lambda s: s.at)
+        other = store.create_deployment(_deployment())
+        assert store.deployment_history(other.id) == []
+
+    def test_sample_without_requests_keeps_empty_percentiles(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        idle = self._sample(dep.started_at + timedelta(seconds=15), requests=0, errors=0,
+                            p50_ms=None, p95_ms=None, p99_ms=None)
+        store.heartbeat_deployment(dep.id, at=idle.at, sample=idle)
+        [got] = store.deployment_history(dep.id)
+        assert got == idle
+        assert got.error_rate is None
+        assert got.request_rate == 0.0
+
+    def test_repeated_sample_time_is_counted_once(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        at = dep.started_at + timedelta(seconds=15)
+        store.heartbeat_deployment(dep.id, at=at, sample=self._sample(at, requests=5))
+        store.heartbeat_deployment(dep.id, at=at, sample=self._sample(at, requests=7))
+        assert [s.requests for s in store.deployment_history(dep.id)] == [5]
+
+    def test_history_since_and_until_are_inclusive(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        times = [dep.started_at + timedelta(seconds=15 * i) for i in range(1, 6)]
+        for at in times:
+            store.heartbeat_deployment(dep.id, at=at, sample=self._sample(at))
+        got = store.deployment_history(dep.id, since=times[1], until=times[3])
+        assert [s.at for s in got] == times[1:4]
+
+    def test_keep_since_prunes_old_samples_of_every_deployment(self, store: Any) -> None:
+        now = utc_now().replace(microsecond=0)
+        dead = store.create_deployment(_deployment())  # crashed: never beats again
+        live = store.create_deployment(_deployment())
+        old = now - timedelta(days=8)
+        store.heartbeat_deployment(dead.id, at=old, sample=self._sample(old))
+        store.heartbeat_deployment(live.id, at=old, sample=self._sample(old))
+        store.heartbeat_deployment(live.id, at=now, sample=self._sample(now),
+                                   keep_since=now - timedelta(days=7))
+        assert store.deployment_history(dead.id) == []
+        assert [s.at for s in store.deployment_history(live.id)] == [now]
+
+    def test_history_of_unknown_raises(self, store: Any) -> None:
+        with pytest.raises(DeploymentNotFoundError):
+            store.deployment_history("c" * 32)
+
+    def test_sample_for_unknown_deployment_raises_and_writes_nothing(self, store: Any) -> None:
+        at = utc_now().replace(microsecond=0)
+        with pytest.raises(DeploymentNotFoundError):
+            store.heartbeat_deployment("b" * 32, at=at, sample=self._sample(at))
+        dep = store.create_deployment(_deployment(id="b" * 32))
+        assert store.deployment_history(dep.id) == []
+
+    def test_deleting_a_deployment_drops_its_history(self, store: Any) -> None:
+        now = utc_now().replace(microsecond=0)
+        gone = store.create_deployment(_deployment())
+        kept = store.create_deployment(_deployment())
+        for dep in (gone, kept):
+            store.heartbeat_deployment(dep.id, at=now, sample=self._sample(now))
+        store.stop_deployment(gone.id, at=now - timedelta(days=2))
+        store.delete_deployments(stopped_before=now - timedelta(days=1))
+        with pytest.raises(DeploymentNotFoundError):
+            store.deployment_history(gone.id)
+        assert len(store.deployment_history(kept.id)) == 1
+        # a new deployment reusing the id starts with an empty history
+        store.create_deployment(_deployment(id=gone.id))
+        assert store.deployment_history(gone.id) == []

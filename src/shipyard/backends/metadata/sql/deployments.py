@@ -1,4 +1,5 @@
-"""The deployment port on the shared SQL schema (mixed into `SqlMetadataStore`)."""
+"""The deployment port on the shared SQL schema (mixed into `SqlMetadataStore`): the
+``deployments`` table and each deployment's heartbeat history in ``deployment_samples``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from sqlalchemy import Connection, delete, select, update
 
 from shipyard.backends.metadata.sql import schema as s
 from shipyard.entities._ids import from_ms, to_ms
-from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 from shipyard.errors import AlreadyExistsError, DeploymentNotFoundError
 from shipyard.stores.serving import DeploymentStore
 
 dc = s.deployments.c
+sc = s.deployment_samples.c
 
 
 def _missing(deployment_id: str) -> DeploymentNotFoundError:
@@ -25,6 +27,12 @@ def _missing(deployment_id: str) -> DeploymentNotFoundError:
 
 def _models_json(models: Sequence[DeployedModel]) -> str:
     return json.dumps([{"name": m.name, "version": m.version, "uri": m.uri} for m in models])
+
+
+def _sample(row: Any) -> DeploymentSample:
+    return DeploymentSample(
+        at=from_ms(row.at), seconds=row.seconds, requests=row.requests,  # type: ignore[arg-type]
+        errors=row.errors, p50_ms=row.p50_ms, p95_ms=row.p95_ms, p99_ms=row.p99_ms)
 
 
 def _deployment(row: Any) -> Deployment:
@@ -72,6 +80,7 @@ class SqlDeploymentMixin(DeploymentStore):
     def heartbeat_deployment(
         self, deployment_id: str, *, at: datetime,
         models: Sequence[DeployedModel] | None = None, stats: Mapping[str, Any] | None = None,
+        sample: DeploymentSample | None = None, keep_since: datetime | None = None,
     ) -> None:
         values: dict[str, Any] = {"heartbeat_at": to_ms(at)}
         if models is not None:
@@ -84,8 +93,38 @@ class SqlDeploymentMixin(DeploymentStore):
                                .values(**values))
             if res.rowcount == 0:
                 raise _missing(deployment_id)
+            if sample is not None:
+                conn.execute(self.dialect_insert(s.deployment_samples).values(
+                    deployment_id=deployment_id, at=to_ms(sample.at),
+                    seconds=float(sample.seconds), requests=int(sample.requests),
+                    errors=int(sample.errors), p50_ms=sample.p50_ms, p95_ms=sample.p95_ms,
+                    p99_ms=sample.p99_ms,
+                ).on_conflict_do_nothing())
+            if keep_since is not None:
+                conn.execute(delete(s.deployment_samples).where(sc.at < to_ms(keep_since)))
 
         self._write(txn)
+
+    def deployment_history(
+        self, deployment_id: str, *, since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[DeploymentSample]:
+        q = select(s.deployment_samples).where(sc.deployment_id == deployment_id)
+        if since is not None:
+            q = q.where(sc.at >= to_ms(since))
+        if until is not None:
+            q = q.where(sc.at <= to_ms(until))
+        q = q.order_by(sc.at)
+
+        def read(conn: Connection) -> list[Any] | None:
+            if conn.execute(select(dc.id).where(dc.id == deployment_id)).first() is None:
+                return None
+            return list(conn.execute(q).all())
+
+        rows = self._read(read)
+        if rows is None:
+            raise _missing(deployment_id)
+        return [_sample(r) for r in rows]
 
     def stop_deployment(self, deployment_id: str, *, at: datetime) -> None:
         self._write(lambda c: c.execute(
@@ -100,8 +139,10 @@ class SqlDeploymentMixin(DeploymentStore):
 
     def delete_deployments(self, *, stopped_before: datetime) -> int:
         def txn(conn: Connection) -> int:
-            res = conn.execute(delete(s.deployments).where(
-                dc.stopped_at.is_not(None), dc.stopped_at < to_ms(stopped_before)))
+            gone = (dc.stopped_at.is_not(None), dc.stopped_at < to_ms(stopped_before))
+            conn.execute(delete(s.deployment_samples).where(
+                sc.deployment_id.in_(select(dc.id).where(*gone))))
+            res = conn.execute(delete(s.deployments).where(*gone))
             return int(res.rowcount or 0)
 
         return self._write(txn)  # type: ignore[no-any-return]

@@ -236,6 +236,22 @@ deployments = Table(
     Column("stats", Text, nullable=False, default="{}"),  # JSON: latest request/error/latency stats
 )
 
+# one row per heartbeat: requests, errors and latency percentiles of the interval it closes;
+# pruned to the retention window (``serve_history_retention``) by the heartbeats themselves
+deployment_samples = Table(
+    "deployment_samples", metadata,
+    Column("deployment_id", String(32), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("p50_ms", Float),
+    Column("p95_ms", Float),
+    Column("p99_ms", Float),
+    PrimaryKeyConstraint("deployment_id", "at"),
+    Index("ix_deployment_samples_at", "at"),
+)
+
 # -- monitoring: monitors, their results as time series, and alerts ---------------------------
 monitors = Table(
     "monitors", metadata,
