@@ -60,10 +60,6 @@ def _chunks(items: Sequence[T], n: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[i : i + n]
 
 
-def _num(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
 def _param_columns(value: ParamValue) -> tuple[str, str | None, float | None]:
     encoded = json.dumps(value)
     if isinstance(value, bool):
@@ -349,12 +345,12 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         batch_id: str | None = None,
     ) -> bool:
         stamps: dict[datetime, int] = {}  # points of one batch often share a timestamp
-        metric_rows: list[MetricRow] = []
-        for m in metrics:
-            ms = stamps.get(m.timestamp)
-            if ms is None:
-                ms = stamps[m.timestamp] = to_ms(m.timestamp)
-            metric_rows.append((run_id, m.key, m.step, ms, _num(m.value)))
+        for ts in {m.timestamp for m in metrics}:
+            stamps[ts] = to_ms(ts)
+        # NaN is stored as NULL (v == v is False only for NaN); one comprehension, no calls
+        metric_rows: list[MetricRow] = [
+            (run_id, m.key, m.step, stamps[m.timestamp], v if (v := m.value) == v else None)
+            for m in metrics]
         return self._write(lambda c: self._log_batch_txn(
             c, run_id, metric_rows, params or {}, tags or {}, batch_id))
 
