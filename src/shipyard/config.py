@@ -239,6 +239,11 @@ class Settings(BaseSettings):
         description="Seconds between a model server's heartbeats in the deployments table; "
         "a server silent for 3 intervals is listed as stale.",
     )
+    serve_history_retention: float = Field(
+        default=604_800.0, gt=0,
+        description="Seconds of heartbeat history (requests, errors and latency percentiles "
+        "per interval) kept for the deployments page's charts; older samples are dropped.",
+    )
     predict_chunk_rows: int = Field(
         default=100_000, ge=1,
         description="Rows `shipyard predict` reads, validates and scores at a time (memory "
