@@ -1,8 +1,9 @@
 """Deployments (running model servers) and the background loops of a server process.
 
 `ServingService` is what the library, CLI and UI use: list the model servers that registered
-themselves, live or stale. `DeploymentAgent` is what a server runs: register on start,
-heartbeat with its served versions and request stats, mark itself stopped on exit, and
+themselves, live or stale, and each one's history over time. `DeploymentAgent` is what a
+server runs: register on start, heartbeat with its served versions and request stats (and a
+`DeploymentSample` of the interval, see ``_history``), mark itself stopped on exit, and
 (``reload_interval`` > 0) poll the registry for moved aliases.
 """
 
@@ -18,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shipyard.entities._ids import new_id, utc_now
-from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 from shipyard.errors import ConfigError, ShipyardError, invalid
+from shipyard.serving._history import Totals, downsample, interval_sample, percentiles_ms
 from shipyard.stores.serving import DeploymentStore
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shipyard.serving")
 STALE_AFTER_HEARTBEATS = 3
+HISTORY_RETENTION = 7 * 24 * 3600.0
 
 
 class ServingService:
@@ -70,6 +73,25 @@ class ServingService:
     def get_deployment(self, deployment_id: str) -> Deployment:
         return self.store.get_deployment(deployment_id)
 
+    def deployment_history(
+        self, deployment_id: str, *, since: datetime | None = None,
+        until: datetime | None = None, max_points: int | None = None,
+    ) -> list[DeploymentSample]:
+        """A server's heartbeat samples (requests, errors, latency percentiles per interval),
+        oldest first, within ``since``..``until``. ``max_points`` merges neighbours so a chart
+        gets at most that many (see `downsample`). Raises `DeploymentNotFoundError`."""
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise invalid(name, value, "a timezone-aware datetime or None",
+                              where="deployment_history")
+        if max_points is not None and (isinstance(max_points, bool) or not isinstance(
+                max_points, int) or max_points < 1):
+            msg = "max_points"
+            raise invalid(msg, max_points, "an integer >= 1 or None",
+                          where="deployment_history")
+        samples = self.store.deployment_history(deployment_id, since=since, until=until)
+        return downsample(samples, max_points) if max_points else samples
+
     def is_live(self, deployment: Deployment, now: datetime | None = None) -> bool:
         return deployment.is_live(now or utc_now(), stale_after=self.stale_after)
 
@@ -87,18 +109,26 @@ def served_models(host: ModelHost) -> list[DeployedModel]:
 class DeploymentAgent:
     """A server's background duties: deployment record + heartbeats, and alias polling.
 
-    One daemon thread; ``stats`` is called on every heartbeat for the latest counters."""
+    One daemon thread; ``stats`` is called on every heartbeat for the latest running
+    totals: ``requests``, ``errors`` and, optionally, ``latency_buckets`` (the request
+    latency histogram as ``[[upper bound in seconds, cumulative count], ...]``). Each
+    heartbeat stores the totals (with lifetime ``latency_ms`` percentiles instead of the
+    buckets) and a sample of the interval since the previous heartbeat; samples older than
+    ``history_retention`` seconds are dropped."""
 
     def __init__(self, host: ModelHost, service: ServingService, *, url: str,
                  reload_interval: float = 10.0, heartbeat_interval: float | None = None,
-                 stats: Callable[[], dict[str, Any]] | None = None) -> None:
+                 stats: Callable[[], dict[str, Any]] | None = None,
+                 history_retention: float = HISTORY_RETENTION) -> None:
         self.host = host
         self.service = service
         self.url = url
         self.reload_interval = reload_interval
         self.heartbeat_interval = heartbeat_interval or service.heartbeat_interval
         self.stats = stats or dict
+        self.history_retention = timedelta(seconds=history_retention)
         self.deployment_id = new_id()
+        self._previous: tuple[datetime, Totals] | None = None
         self.registered = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,6 +152,7 @@ class DeploymentAgent:
                 host=socket.gethostname(), pid=os.getpid(), started_at=now, heartbeat_at=now,
                 stats={}))
             self.registered = True
+            self._previous = (now, Totals())  # a new process: its counters start at 0
         except ShipyardError as exc:
             log.warning("could not register this server as a deployment: %s", exc.message)
 
@@ -149,12 +180,24 @@ class DeploymentAgent:
     def heartbeat(self) -> None:
         if not self.registered:
             return
+        at = utc_now()
+        stats = dict(self.stats())
+        totals = Totals.from_stats(stats)
+        if stats.pop("latency_buckets", None) is not None:
+            stats["latency_ms"] = percentiles_ms(totals.buckets)
+        sample = None
+        if self._previous is not None and at > self._previous[0]:
+            since, before = self._previous
+            sample = interval_sample(before, totals, at=at,
+                                     seconds=(at - since).total_seconds())
         try:
             self.service.store.heartbeat_deployment(
-                self.deployment_id, at=utc_now(), models=served_models(self.host),
-                stats=self.stats())
-        except ShipyardError as exc:
+                self.deployment_id, at=at, models=served_models(self.host), stats=stats,
+                sample=sample, keep_since=at - self.history_retention)
+        except ShipyardError as exc:  # the next sample covers this interval too
             log.warning("deployment heartbeat failed: %s", exc.message)
+            return
+        self._previous = (at, totals)
 
     def stop(self) -> None:
         self._stop.set()
