@@ -70,12 +70,14 @@ def build_host(client: Any, targets: list[str], *, settings: Settings | None = N
     service: ServingService = client.serving
     agent = DeploymentAgent(host, service, url=url, reload_interval=s.serve_reload_interval,
                             heartbeat_interval=s.serve_heartbeat_interval,
+                            history_retention=s.serve_history_retention,
                             stats=lambda: _stats(metrics))
     return host, logger, metrics, agent
 
 
 def _stats(metrics: ServingMetrics) -> dict[str, Any]:
-    """Request and error totals for the deployment heartbeat."""
+    """Request and error totals for the deployment heartbeat, and the latency histogram
+    (every model and route together) from which the agent estimates percentiles."""
     totals: dict[str, float] = {"requests": 0.0, "errors": 0.0, "rows": 0.0}
     for family, key in ((metrics.requests, "requests"), (metrics.errors, "errors"),
                         (metrics.rows, "rows")):
@@ -83,7 +85,14 @@ def _stats(metrics: ServingMetrics) -> dict[str, Any]:
             for sample in metric.samples:
                 if sample.name.endswith("_total"):
                     totals[key] += sample.value
-    return {k: int(v) for k, v in totals.items()}
+    buckets: dict[float, float] = {}
+    for metric in metrics.latency.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_bucket"):
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return {**{k: int(v) for k, v in totals.items()},
+            "latency_buckets": sorted(buckets.items())}
 
 
 def app_from_settings() -> ServingApp:
