@@ -1,18 +1,19 @@
 """The deployments page: every ``shipyard serve`` process that registered itself, live,
-stale or stopped, with what it serves and its request statistics.
+stale or stopped, with what it serves, its request statistics and charts over time.
 
-A heartbeat's ``stats`` carries counters (``requests``, ``errors``, ``rows``), optionally
-latency percentiles (``latency_ms``: ``{"p50", "p95", "p99"}``) and a bounded ``history`` of
-earlier heartbeats (``[{"t": epoch seconds, "requests", "errors", "p50_ms", "p95_ms",
-"p99_ms"}, ...]``), from which the page draws request rate, error rate and latency over
-time. Whatever a server does not report is simply not drawn.
+A heartbeat's ``stats`` carries running totals (``requests``, ``errors``, ``rows``) and the
+lifetime latency percentiles (``latency_ms``); every heartbeat also stores a
+`DeploymentSample` of its interval. The charts (request rate, error rate, p50/p95/p99) are
+drawn from those samples (`ServingService.deployment_history`) over a chosen window, merged
+down to at most `MAX_POINTS` points a chart.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -21,10 +22,14 @@ from shipyard.entities._ids import utc_now
 from shipyard.server.ui._core import PageDep, UiRoute
 
 if TYPE_CHECKING:
-    from shipyard.entities.serving import Deployment
+    from shipyard.entities.serving import Deployment, DeploymentSample
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 PERCENTILES = ("p50", "p95", "p99")
+WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "6h": timedelta(hours=6),
+           "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+DEFAULT_WINDOW = "1h"
+MAX_POINTS = 360
 
 
 @dataclass
@@ -37,6 +42,10 @@ class Row:
     error_rate: float | None
     request_rate: float | None
     latency: dict[str, float]
+    recent_rate: float | None = None  # requests per second in the latest heartbeat interval
+    samples: int = 0
+    charts: dict[str, Any] = field(default_factory=dict)
+    history_twin: str = ""
 
 
 def _number(value: Any) -> float | None:
@@ -44,7 +53,7 @@ def _number(value: Any) -> float | None:
         else None
 
 
-def summarize(dep: Deployment, state: str, now: Any) -> Row:
+def summarize(dep: Deployment, state: str, now: datetime) -> Row:
     stats = dep.stats or {}
     end = dep.stopped_at or now
     uptime = max((end - dep.started_at).total_seconds(), 0.0)
@@ -57,51 +66,60 @@ def summarize(dep: Deployment, state: str, now: Any) -> Row:
                latency=latency)
 
 
-def history_series(dep: Deployment) -> dict[str, Any]:
-    """Charts from the heartbeat history: request rate and error rate between heartbeats
-    (differences of the counters), and latency percentiles."""
-    points = [p for p in (dep.stats or {}).get("history") or [] if isinstance(p, dict)
-              and _number(p.get("t")) is not None]
-    points.sort(key=lambda p: p["t"])
-    if len(points) < 2:
+def history_charts(samples: list[DeploymentSample], *,
+                   until: datetime | None = None) -> dict[str, Any]:
+    """uPlot series (see static/charts.js) from heartbeat samples: request rate, error rate
+    and latency percentiles, x in epoch seconds. ``until`` (a stale server: now) adds an
+    empty point so the silence since the last heartbeat shows as blank time."""
+    if not samples:
         return {}
-    xs, rate, err_rate = [], [], []
-    for prev, cur in itertools.pairwise(points):
-        dt = cur["t"] - prev["t"]
-        req = (_number(cur.get("requests")) or 0) - (_number(prev.get("requests")) or 0)
-        err = (_number(cur.get("errors")) or 0) - (_number(prev.get("errors")) or 0)
-        if dt <= 0 or req < 0:  # a restart resets the counters
-            continue
-        xs.append(cur["t"])
-        rate.append(req / dt)
-        err_rate.append(err / req if req > 0 else None)
-    out: dict[str, Any] = {}
-    if xs:
-        out["requests per second"] = {"x": xs, "series": [{"label": "req/s", "values": rate}]}
-        out["error rate"] = {"x": xs, "series": [{"label": "errors / requests",
-                                                  "values": err_rate}]}
-    lat = [p for p in points if any(_number(p.get(f"{q}_ms")) is not None
-                                    for q in PERCENTILES)]
-    if lat:
-        out["latency"] = {"x": [p["t"] for p in lat], "unit": "ms", "series": [
-            {"label": q, "values": [_number(p.get(f"{q}_ms")) for p in lat]}
-            for q in PERCENTILES]}
+    xs = [s.at.timestamp() for s in samples]
+    rate: list[float | None] = [round(s.request_rate, 4) for s in samples]
+    errors: list[float | None] = [None if s.error_rate is None else round(s.error_rate, 4)
+                                  for s in samples]
+    lat: dict[str, list[float | None]] = {
+        q: [getattr(s, f"{q}_ms") for s in samples] for q in PERCENTILES}
+    if until is not None and until.timestamp() > xs[-1]:
+        xs.append(until.timestamp())
+        rate.append(None)
+        errors.append(None)
+        for values in lat.values():
+            values.append(None)
+    out: dict[str, Any] = {
+        "requests per second": {"x": xs, "series": [{"label": "req/s", "values": rate}]},
+        "error rate": {"x": xs, "series": [{"label": "errors / requests", "values": errors}]},
+    }
+    if any(v is not None for values in lat.values() for v in values):
+        out["latency"] = {"x": xs, "unit": "ms", "series": [
+            {"label": q, "values": lat[q]} for q in PERCENTILES]}
     return out
 
 
 @router.get("/deployments")
 def deployments(p: PageDep) -> Response:
     serving = p.client.serving
-    show_stopped = p.request.query_params.get("stopped") == "1"
+    q = p.request.query_params
+    show_stopped = q.get("stopped") == "1"
+    window = q.get("window", DEFAULT_WINDOW)
+    window = window if window in WINDOWS else DEFAULT_WINDOW
     now = utc_now()
+    since = now - WINDOWS[window]
     rows = []
     for dep in serving.list_deployments(include_stopped=show_stopped):
         state = "stopped" if dep.stopped_at else (
             "live" if serving.is_live(dep, now) else "stale")
-        rows.append(summarize(dep, state, now))
-    charts = {row.deployment.id: history_series(row.deployment) for row in rows}
-    return p.render("deployments.html", section="deployments", rows=rows, charts=charts,
+        row = summarize(dep, state, now)
+        samples = serving.deployment_history(dep.id, since=since, max_points=MAX_POINTS)
+        row.samples = len(samples)
+        if samples:
+            row.recent_rate = samples[-1].request_rate
+        row.charts = history_charts(samples, until=now if state == "stale" else None)
+        row.history_twin = f"/api/v1/deployments/{dep.id}/history?" + urlencode(
+            {"since": since.isoformat(timespec="seconds"), "max_points": MAX_POINTS})
+        rows.append(row)
+    return p.render("deployments.html", section="deployments", rows=rows,
                     show_stopped=show_stopped, stale_after=serving.stale_after,
+                    window=window, windows=list(WINDOWS),
                     live=sum(r.state == "live" for r in rows),
                     stale=sum(r.state == "stale" for r in rows),
                     twin="/api/v1/deployments" + ("?include_stopped=true" if show_stopped
