@@ -160,8 +160,10 @@ class RegistryService:
     def get_registered_model(self, name: str) -> RegisteredModel:
         return self.store.get_registered_model(name)
 
-    def list_registered_models(self, *, max_results: int = 100,
-                               page_token: str | None = None) -> Page[RegisteredModel]:
+    def list_registered_models(self, *, max_results: int = 100, page_token: str | None = None,
+                               offset: int | None = None) -> Page[RegisteredModel]:
+        """Models by name, a page at a time: follow ``next_page_token``, or give ``offset``
+        (the number of models to skip; it wins over ``page_token``)."""
         from shipyard.tracking._service import _decode_token, _encode_token
 
         if isinstance(max_results, bool) or not isinstance(max_results, int) or not (
@@ -169,7 +171,11 @@ class RegistryService:
             err = invalid("max_results", max_results, f"an integer in 1..{MAX_PAGE}",
                           where="list_registered_models")
             raise err
-        offset = _decode_token(page_token)
+        if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int)
+                                   or offset < 0):
+            err = invalid("offset", offset, "an integer >= 0", where="list_registered_models")
+            raise err
+        offset = _decode_token(page_token) if offset is None else offset
         items = self.store.list_registered_models(max_results=max_results + 1, offset=offset)
         more = len(items) > max_results
         return Page(items=items[:max_results],
@@ -201,16 +207,26 @@ class RegistryService:
                      **{"from": before, "to": None})
         return model
 
-    def delete_registered_model(self, name: str, *, actor: str | None = None,
-                                reason: str | None = None) -> None:
-        """Delete a model, its versions and aliases for good (the audit trail stays)."""
+    def delete_registered_model(self, name: str, *, hard: bool = True,
+                                actor: str | None = None, reason: str | None = None) -> None:
+        """Delete a model, its versions and aliases for good (the audit trail stays).
+
+        With ``hard=False`` the model is kept and every live version is soft-deleted instead
+        (status ``deleted``, aliases removed): nothing resolves any more, but the record of
+        what was registered stays readable (the server lets editors do this; hard deletion
+        is for admins)."""
         model = self.store.get_registered_model(name)
-        versions = [v.version for v in self.store.list_model_versions(name,
-                                                                      include_deleted=True)]
-        self.store.delete_registered_model(name)
+        versions = [v.version for v in self.store.list_model_versions(
+            name, include_deleted=hard)]
+        if hard:
+            self.store.delete_registered_model(name)
+        else:
+            at = utc_now()
+            for number in versions:
+                self.store.set_model_version_deleted(name, number, at=at)
         self._record("model.deleted", name, actor, versions=versions, aliases=model.aliases,
-                     reason=reason)
-        self.webhooks.emit("model.deleted", {"name": name})
+                     hard=hard, reason=reason)
+        self.webhooks.emit("model.deleted", {"name": name, "hard": hard})
 
     # -- versions ---------------------------------------------------------------------
     def create_model_version(
@@ -222,12 +238,12 @@ class RegistryService:
         version of ``name`` (created when missing and ``create_model``). The run's latest
         metrics, its datasets and code version are captured."""
         _check_name(name)
+        run = self.tracking.get_run(run_id)  # an unknown run is RunNotFoundError, first
         manifest = self.models.read_manifest(run_id, artifact_path)
         signature: dict[str, Any] = {}
         if "signature.json" in manifest["files"]:
             signature = json.loads(self.tracking.read_artifact(
                 run_id, f"{artifact_path}/signature.json"))
-        run = self.tracking.get_run(run_id)
         lineage = Lineage(run_id=run.id, experiment_id=run.experiment_id,
                           datasets=tuple(self.tracking.list_inputs(run_id)),
                           git_commit=run.context.git_commit, git_dirty=run.context.git_dirty,
@@ -432,6 +448,18 @@ class RegistryService:
         Raises `PromotionRejectedError` (with ``results``) when a rule fails and
         `AliasConflictError` when the alias moved while the rules were evaluated; both
         outcomes, and success, are audited."""
+        result = self.try_promote(name, to=to, rules=rules, from_alias=from_alias,
+                                  version=version, actor=actor, reason=reason)
+        if not result.promoted:
+            raise rejected(result)
+        return result
+
+    def try_promote(self, name: str, *, to: str, rules: Sequence[str] = (),
+                    from_alias: str | None = None, version: int | str | None = None,
+                    actor: str | None = None, reason: str | None = None) -> PromotionResult:
+        """`promote`, except that a failing rule is an outcome (``promoted`` and ``passed``
+        false, audited as ``rejected``) rather than an error: the server answers it as a
+        result table. `AliasConflictError` is still raised."""
         result, current = self.evaluate_promotion(name, to=to, rules=rules,
                                                   from_alias=from_alias, version=version)
         table = [{"rule": r.rule, "passed": r.passed, "left": r.left, "right": r.right,
@@ -440,13 +468,19 @@ class RegistryService:
             self._record("alias.promoted", name, actor, alias=to, outcome="rejected",
                          reason=reason, rules=table, from_alias=from_alias,
                          **{"from": result.previous, "to": result.candidate})
-            failed = [r.rule for r in result.results if not r.passed]
-            msg = (f"Promotion of {name!r} version {result.candidate} to {to!r} was rejected: "
-                   f"{len(failed)} of {len(result.results)} rule(s) failed: {'; '.join(failed)}.")
-            raise PromotionRejectedError(msg, results=list(result.results))
+            return result
         self._move(name, to, result.candidate, current,
                    None if current is None else current.revision, actor=actor, reason=reason,
                    action="alias.promoted", rules=table, from_alias=from_alias)
         return PromotionResult(name=name, alias=to, candidate=result.candidate,
                                previous=result.previous, results=result.results,
                                promoted=True)
+
+
+def rejected(result: PromotionResult) -> PromotionRejectedError:
+    """The error `RegistryService.promote` raises for a promotion whose rules failed."""
+    failed = [r.rule for r in result.results if not r.passed]
+    msg = (f"Promotion of {result.name!r} version {result.candidate} to {result.alias!r} was "
+           f"rejected: {len(failed)} of {len(result.results)} rule(s) failed: "
+           f"{'; '.join(failed)}.")
+    return PromotionRejectedError(msg, results=list(result.results))

@@ -12,6 +12,7 @@ from shipyard.server.routes import (
     artifacts,
     deployments,
     experiments,
+    model_changes,
     models,
     monitors,
     runs,
@@ -20,7 +21,7 @@ from shipyard.server.routes import (
 from shipyard.server.routes._common import API_PREFIX
 
 API_ROUTERS = [experiments.router, runs.router, artifacts.router, access.router, models.router,
-               deployments.router, monitors.router]
+               model_changes.router, deployments.router, monitors.router]
 ROOT_ROUTERS = [system.router]
 
 __all__ = ["API_PREFIX", "API_ROUTERS", "ROOT_ROUTERS"]
