@@ -111,9 +111,10 @@ class SQLiteMetadataStore(SqlMetadataStore):
             if metric_rows:
                 cur.executemany(_INSERT_METRICS, metric_rows)
                 latest: dict[str, MetricRow] = {}
-                for r in metric_rows:
+                for r in metric_rows:  # no tuple building per point: this loop sees them all
                     cur_row = latest.get(r[1])
-                    if cur_row is None or (r[2], r[3]) >= (cur_row[2], cur_row[3]):
+                    if cur_row is None or r[2] > cur_row[2] or (
+                            r[2] == cur_row[2] and r[3] >= cur_row[3]):
                         latest[r[1]] = r
                 cur.executemany(_UPSERT_LATEST, [latest[k] for k in sorted(latest)])
             return True
