@@ -173,6 +173,28 @@ class RunStore(abc.ABC):
     def find_stale_runs(self, *, heartbeat_before: datetime) -> list[Run]:
         """Running runs whose last heartbeat (or start) is older than ``heartbeat_before``."""
 
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Every metric, param and tag key logged to any run of these experiments (deleted
+        runs too), as ``{"metrics": [...], "params": [...], "tags": [...]}``, each sorted
+        and without duplicates; unknown experiment ids add nothing.
+
+        Why: a runs table's column chooser must offer the keys of every run, not just of
+        the page it shows. This default reads every run through `search_runs` (correct,
+        slow); backends answer it with a query per kind."""
+        keys: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+        exps, offset, size = list(dict.fromkeys(experiment_ids)), 0, 1000
+        while exps:
+            page = self.search_runs(exps, max_results=size, offset=offset,
+                                    include_deleted=True)
+            for run in page:
+                keys["metrics"].update(run.metrics)
+                keys["params"].update(run.params)
+                keys["tags"].update(run.tags)
+            if len(page) < size:
+                break
+            offset += size
+        return {kind: sorted(found) for kind, found in keys.items()}
+
 
 class MetadataStore(ExperimentStore, RunStore, abc.ABC):
     """Everything the metadata database holds."""

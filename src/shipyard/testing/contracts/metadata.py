@@ -212,3 +212,42 @@ class MetadataStoreContract:
         store.heartbeat([run.id], utc_now())
         stale = store.find_stale_runs(heartbeat_before=utc_now() - timedelta(minutes=5))
         assert run.id not in {r.id for r in stale}
+
+    # keys of every run (the column chooser) --------------------------------------------
+    def test_list_run_keys_covers_every_run_of_the_experiments(
+            self, store: MetadataStore) -> None:
+        exp, other = store.create_experiment(_name()), store.create_experiment(_name())
+        runs = [store.create_run(experiment_id=exp.id, name=f"r{i}", start_time=utc_now(),
+                                 context=RunContext(), tags={"team": "ml"} if i else {})
+                for i in range(3)]
+        store.log_batch(runs[0].id, metrics=[self._m("loss", 1.0 / s, s) for s in (1, 2, 3)],
+                        params={"lr": 0.1}, tags={"stage": "dev"})
+        store.log_batch(runs[1].id, metrics=[self._m("system/cpu", 50.0)],
+                        params={"lr": 0.2, "model name": "rf"})
+        store.log_batch(runs[2].id, params={"only_deleted": 1})
+        store.set_runs_deleted([runs[2].id], deleted=True, at=utc_now())
+        elsewhere = store.create_run(experiment_id=other.id, name="x", start_time=utc_now(),
+                                     context=RunContext())
+        store.log_batch(elsewhere.id, metrics=[self._m("auc", 0.9)], params={"depth": 3},
+                        tags={"elsewhere": "1"})
+
+        def tag_keys(*run_ids: str) -> list[str]:
+            return sorted({k for r in store.get_runs(list(run_ids)) for k in r.tags})
+
+        got = store.list_run_keys([exp.id])
+        assert got == {"metrics": ["loss", "system/cpu"],
+                       "params": ["lr", "model name", "only_deleted"],
+                       "tags": tag_keys(*(r.id for r in runs))}
+        assert {"stage", "team"} <= set(got["tags"])
+        assert "elsewhere" not in got["tags"]
+        both = store.list_run_keys([exp.id, other.id, exp.id])
+        assert both["metrics"] == ["auc", "loss", "system/cpu"]
+        assert both["params"] == ["depth", "lr", "model name", "only_deleted"]
+        assert both["tags"] == tag_keys(elsewhere.id, *(r.id for r in runs))
+        assert store.list_run_keys([other.id])["params"] == ["depth"]
+
+    def test_list_run_keys_of_nothing_is_empty(self, store: MetadataStore) -> None:
+        empty = {"metrics": [], "params": [], "tags": []}
+        assert store.list_run_keys([]) == empty
+        assert store.list_run_keys(["f" * 32]) == empty
+        assert store.list_run_keys([store.create_experiment(_name()).id]) == empty

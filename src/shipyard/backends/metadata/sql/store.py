@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from shipyard.backends.metadata.sql import schema as s
 from shipyard.backends.metadata.sql._filters import compile_search
+from shipyard.backends.metadata.sql._keys import run_keys
 from shipyard.backends.metadata.sql.deployments import SqlDeploymentMixin
 from shipyard.backends.metadata.sql.identity import SqlIdentityMixin
 from shipyard.backends.metadata.sql.migrate import HEAD_REVISION, current_revision, upgrade
@@ -524,6 +525,9 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
             return [found[i] for i in ids if i in found]
 
         return self._read(read)
+
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
+        return self._read(lambda conn: run_keys(conn, experiment_ids))  # type: ignore[no-any-return]
 
     def set_runs_deleted(self, run_ids: Sequence[str], *, deleted: bool, at: datetime) -> None:
         ids = list(dict.fromkeys(run_ids))
