@@ -502,6 +502,12 @@ class TrackingService:
         return Page(items=runs[:max_results],
                     next_page_token=_encode_token(offset + max_results) if more else None)
 
+    def list_run_keys(self, experiments: Sequence[str] | str) -> dict[str, list[str]]:
+        """Every metric, param and tag key of the runs of these experiments (ids or names):
+        ``{"metrics": [...], "params": [...], "tags": [...]}``, for a column chooser that
+        must offer more than the keys of one page of runs."""
+        return self.metadata.list_run_keys(self._experiment_ids(experiments))
+
     def search_runs_df(self, experiments: Sequence[str] | str | None = None,
                        **kwargs: Any) -> pd.DataFrame:
         """Like `search_runs` (every page) as a pandas DataFrame, one row a run."""
