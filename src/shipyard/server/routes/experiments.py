@@ -51,6 +51,16 @@ def get_experiment(experiment_id: str, policy: Caller, tracking: Tracking) -> Re
     return respond(exp)
 
 
+@router.get("/experiments/{experiment_id}/keys", response_model=dict[str, list[str]])
+def list_run_keys(experiment_id: str, policy: Caller, tracking: Tracking) -> Response:
+    """Every metric, param and tag key logged to the experiment's runs (deleted runs too):
+    ``{"metrics": [...], "params": [...], "tags": [...]}``, each sorted (the runs page's
+    column chooser)."""
+    exp = tracking.get_experiment(experiment_id)
+    policy.require_read(exp.id)
+    return respond(tracking.list_run_keys(exp.id))
+
+
 @router.delete("/experiments/{experiment_id}", response_model=Experiment)
 def delete_experiment(experiment_id: str, policy: Caller, tracking: Tracking,
                       st: State) -> Response:
