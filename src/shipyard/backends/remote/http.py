@@ -262,6 +262,19 @@ class RemoteMetadataStore(MetadataStore):
     def find_stale_runs(self, *, heartbeat_before: datetime) -> list[Run]:
         return load(list[Run], self._get("/runs/stale", heartbeat_before=_iso(heartbeat_before)))
 
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> dict[str, list[str]]:
+        """One ``GET /experiments/{id}/keys`` per experiment, merged; unknown ids add
+        nothing (as in the port)."""
+        keys: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+        for exp in dict.fromkeys(experiment_ids):
+            try:
+                found = self._get(f"/experiments/{_seg(exp)}/keys")
+            except ExperimentNotFoundError:
+                continue
+            for kind, names in found.items():
+                keys.setdefault(kind, set()).update(names)
+        return {kind: sorted(names) for kind, names in keys.items()}
+
 
 # -- artifacts ----------------------------------------------------------------------------
 class _ResponseReader(io.RawIOBase):
