@@ -10,7 +10,7 @@ from shipyard.config import Settings, load_settings
 from shipyard.errors import ConfigError
 from shipyard.models import ModelService
 from shipyard.monitoring import MonitoringService
-from shipyard.registry import RegistryService
+from shipyard.registry import registry_service
 from shipyard.stores._registry import load_backend
 from shipyard.stores.artifacts import ArtifactStore
 from shipyard.stores.identity import IdentityStore
@@ -51,7 +51,7 @@ class Client:
         self.tracking = TrackingService(self.metadata, self.artifacts, self.settings)
         model_store = self.metadata if isinstance(self.metadata, ModelStore) else None
         self.models = ModelService(self.tracking, self.settings, model_store)
-        self.registry = RegistryService(model_store, self.tracking, self.models, self.settings)
+        self.registry = registry_service(model_store, self.tracking, self.models, self.settings)
 
     @functools.cached_property
     def auth(self) -> AuthService:

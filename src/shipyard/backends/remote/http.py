@@ -26,6 +26,7 @@ import httpx
 
 from shipyard._internal.wire import jsonable, load, metric_to_wire
 from shipyard.backends.remote._session import RemoteSession
+from shipyard.backends.remote.registry import RemoteRegistryStore
 from shipyard.entities.search import Expr, OrderBy, render, render_order
 from shipyard.entities.tracking import (
     ArtifactInfo,
@@ -93,9 +94,9 @@ def _forget(session: RemoteSession) -> None:
                 del _sessions[key]
 
 
-class RemoteMetadataStore(MetadataStore):
-    """`MetadataStore` over HTTP. Writes are applied by the server's tracking service, which
-    validates them again and records who made them."""
+class RemoteMetadataStore(RemoteRegistryStore, MetadataStore):
+    """`MetadataStore` (and the registry ports, see ``registry.py``) over HTTP. Writes are
+    applied by the server's services, which validate them again and record who made them."""
 
     backend_name = "remote"
 
