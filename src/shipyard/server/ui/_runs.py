@@ -65,13 +65,15 @@ class Column:
         return getattr(run, self.entity).get(self.key)
 
 
-def _columns(chosen: list[str], runs: list[Run]) -> tuple[list[Column], dict[str, list[str]]]:
-    """The chosen columns (default: the first metrics and params on the page) and every key
-    the page's runs have, for the column chooser."""
+def _columns(chosen: list[str], keys: dict[str, list[str]],
+             ) -> tuple[list[Column], dict[str, list[str]]]:
+    """The chosen columns (default: the first metrics and params) and, for the column
+    chooser, every key of the experiment's runs (``TrackingService.list_run_keys``: one
+    query, not just the keys of the runs on this page)."""
     available = {
-        "metrics": sorted_keys(k for r in runs for k in r.metrics),
-        "params": sorted_keys(k for r in runs for k in r.params),
-        "tags": sorted_keys(k for r in runs for k in r.tags if not k.startswith("shipyard.")),
+        "metrics": sorted_keys(keys.get("metrics", ())),
+        "params": sorted_keys(keys.get("params", ())),
+        "tags": sorted_keys(k for k in keys.get("tags", ()) if not k.startswith("shipyard.")),
     }
     if chosen:
         cols = [Column(*parts) for c in chosen if (parts := split_column(c)) is not None]
@@ -114,7 +116,7 @@ def runs(experiment_id: str, p: PageDep) -> Response:
             include_deleted=show == "all")
     except InvalidArgumentError as exc:  # a bad filter or order: shown inline, above the table
         error, result = exc, RunsPage(items=[])
-    cols, available = _columns(chosen, result.items)
+    cols, available = _columns(chosen, tracking.list_run_keys(exp.id))
     params = {"filter": filter_text or None, "order": order or None, "size": size,
               "show": show if show != "active" else None,
               "cols": ",".join(c.id for c in cols) if chosen else None}
