@@ -91,6 +91,16 @@ class MonitorConfig:
             if not isinstance(value, int | float) or value < 0:
                 msg = f"{name} must be a number >= 0. Got {value!r}."
                 raise InvalidArgumentError(msg)
+        from shipyard.monitoring._quality import DEFAULT_QUALITY_THRESHOLDS
+
+        for key, value in self.quality_thresholds.items():
+            if key not in DEFAULT_QUALITY_THRESHOLDS:
+                msg = (f"Unknown quality threshold {key!r}; use one of "
+                       f"{sorted(DEFAULT_QUALITY_THRESHOLDS)!r}.")
+                raise InvalidArgumentError(msg)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                msg = f"The quality threshold {key!r} must be a number >= 0. Got {value!r}."
+                raise InvalidArgumentError(msg)
         if self.expected_rows is not None and self.expected_rows <= 0:
             msg = f"expected_rows must be positive. Got {self.expected_rows!r}."
             raise InvalidArgumentError(msg)

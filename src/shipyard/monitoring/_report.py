@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from shipyard.entities._ids import utc_now
 from shipyard.monitoring._drift import DriftReport, _json_safe, drift_report
@@ -207,15 +207,40 @@ def _column_chart(col: Mapping[str, Any]) -> str:
 
 
 # -- the report ------------------------------------------------------------------------------
+class ReportSection(Protocol):
+    """What a report needs of a section: its JSON form (the HTML renders from it alone)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSection:
+    """A section as a monitor stored it (a window's summary keeps each report's
+    ``to_dict()``), so a past window's report is rebuilt without recomputing anything."""
+
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+_SECTION_KEYS = (("drift", "columns"), ("quality", "columns"), ("prediction_drift", "columns"),
+                 ("performance", "overall"))
+"""Summary keys that hold a report section, and a key each complete section has."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitoringReport:
-    """Drift, data quality, prediction drift and performance in one document."""
+    """Drift, data quality, prediction drift and performance in one document.
+
+    Sections are the report objects (`DriftReport`, ...) or, for a monitor's past window,
+    `StoredSection` s read back from its summary (`from_summary`)."""
 
     title: str = "Shipyard monitoring report"
-    drift: DriftReport | None = None
-    quality: QualityReport | None = None
-    prediction_drift: DriftReport | None = None
-    performance: PerformanceReport | None = None
+    drift: DriftReport | ReportSection | None = None
+    quality: QualityReport | ReportSection | None = None
+    prediction_drift: DriftReport | ReportSection | None = None
+    performance: PerformanceReport | ReportSection | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     """Per-window values of a monitor (``window_start`` ms + values) for time charts."""
     created_at: datetime = field(default_factory=utc_now)
@@ -233,6 +258,18 @@ class MonitoringReport:
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any], *, title: str,
+                     history: list[dict[str, Any]] | None = None) -> MonitoringReport:
+        """The report of a window from the summary a monitor stored for it (sections it
+        lacks, or that are incomplete, are left out)."""
+        sections: dict[str, Any] = {}
+        for key, needs in _SECTION_KEYS:
+            value = summary.get(key)
+            sections[key] = (StoredSection(dict(value)) if isinstance(value, Mapping)
+                             and needs in value else None)
+        return cls(title=title, history=list(history or []), **sections)
 
     def save(self, path: str | Path) -> Path:
         """Write HTML (or JSON when the name ends in .json)."""

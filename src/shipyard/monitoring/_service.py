@@ -17,7 +17,7 @@ import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shipyard.entities._ids import from_ms, to_ms, utc_now
@@ -27,6 +27,7 @@ from shipyard.errors import (
     ConfigError,
     ConflictError,
     InvalidArgumentError,
+    NotFoundError,
     invalid,
 )
 from shipyard.monitoring._alerts import AlertNotifier
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from shipyard.config import Settings
     from shipyard.models import ModelService
     from shipyard.monitoring._reference import ReferenceProfile
+    from shipyard.monitoring._report import MonitoringReport
     from shipyard.registry import RegistryService
     from shipyard.stores.artifacts import ArtifactStore
     from shipyard.stores.monitoring import MonitorStore
@@ -45,6 +47,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("shipyard.monitoring")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,249}$")
 MAX_WINDOWS_PER_RUN = 168
+MIN_WINDOW_SECONDS = 1
+MAX_WINDOW_SECONDS = 3660 * 86400
+"""Ten years: a window is a whole number of seconds, and at most this long."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+REPORT_HISTORY = 168
+"""Windows of performance history a window's report charts (a week of hourly windows)."""
+MAX_REPORT_BACK = 100_000
+_HISTORY_KEYS = ("label_coverage", "labelled", "predictions", "accuracy", "f1", "auc",
+                 "log_loss", "mae", "rmse", "r2")
 VOLUME_HISTORY = 24
 PREFIX = "monitoring"
 
@@ -104,6 +116,15 @@ class MonitoringService:
             raise err
         uri = self._check_model_uri(model)
         seconds = int(parse_duration(window, what="window"))
+        if not MIN_WINDOW_SECONDS <= seconds <= MAX_WINDOW_SECONDS:
+            err = invalid("window", window, f"between {MIN_WINDOW_SECONDS} second and "
+                          f"{MAX_WINDOW_SECONDS // 86400} days", where="create_monitor")
+            raise err
+        if start is not None and (start.tzinfo is None or not
+                                  EARLIEST <= start.astimezone(UTC) < LATEST):
+            err = invalid("start", start.isoformat(), "an aware datetime (e.g. UTC) from "
+                          "1970 to 9998", where="create_monitor")
+            raise err
         clean_rules = [check_rule(r) for r in rules]
         hooks = [self._check_url(u) for u in webhooks]
         opts = {"cooldown_seconds": self.settings.monitoring_cooldown,
@@ -187,6 +208,68 @@ class MonitoringService:
     def latest_values(self, name: str) -> dict[str, MonitorValue]:
         self.store.get_monitor(name)
         return self.store.latest_monitor_values(name)
+
+    def report(self, name: str, window: datetime | int | None = None) -> MonitoringReport:
+        """The report of one evaluated window, rebuilt from what the monitor stored for it
+        (no data is read again): drift, data quality, prediction drift and performance of
+        the window, with the performance of up to `REPORT_HISTORY` windows up to it.
+
+        ``window``: the window's start (an aware datetime), or how many windows back from
+        the latest (``0``, the default, is the latest). Raises `NotFoundError` when the
+        monitor, or that window, does not exist, `InvalidArgumentError` for a naive
+        datetime or a negative count. ``.to_html()`` / ``.to_dict()`` on the result."""
+        from shipyard.monitoring._report import MonitoringReport
+
+        monitor = self.store.get_monitor(name)
+        chosen = self._window_result(monitor, 0 if window is None else window)
+        start, end = chosen.window_start, chosen.window_end
+        s = chosen.summary
+        title = (f"{name}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
+                 f"({s.get('rows', 0):,} rows)")
+        return MonitoringReport.from_summary(s, title=title,
+                                             history=self._history(monitor, start))
+
+    def _window_result(self, monitor: Monitor, window: datetime | int) -> MonitorResult:
+        if isinstance(window, datetime):
+            if window.tzinfo is None or not EARLIEST <= window < LATEST:
+                err = invalid("window", window.isoformat(), "an aware datetime (e.g. UTC) "
+                              "from 1970 to 9998, the start of an evaluated window",
+                              where="report")
+                raise err
+            found = self.store.list_monitor_results(
+                monitor.name, start=window, end=from_ms(to_ms(window) + 1), max_results=1)
+            if found:
+                return found[0]
+            latest = self.store.list_monitor_results(monitor.name, max_results=3)
+            starts = [r.window_start.isoformat() for r in reversed(latest)]
+            msg = (f"Monitor {monitor.name!r} has no evaluated window starting at "
+                   f"{window.isoformat()}.")
+            raise NotFoundError(msg, hint=f"the latest windows start at {starts}" if starts
+                                else f"run it: `shipyard monitor run {monitor.name}`")
+        if isinstance(window, bool) or not isinstance(window, int) or not (
+                0 <= window < MAX_REPORT_BACK):
+            err = invalid("window", window, f"a window start (datetime) or a count of windows "
+                          f"back from the latest, 0 to {MAX_REPORT_BACK - 1}", where="report")
+            raise err
+        found = self.store.list_monitor_results(monitor.name, max_results=window + 1)
+        if len(found) <= window:
+            msg = (f"Monitor {monitor.name!r} has {len(found)} evaluated windows; there is no "
+                   f"window {window} back from the latest.")
+            raise NotFoundError(msg, hint=f"run it: `shipyard monitor run {monitor.name}`"
+                                if not found else "use a smaller count")
+        return found[0]
+
+    def _history(self, monitor: Monitor, until: datetime) -> list[dict[str, Any]]:
+        """Performance values of the windows up to ``until`` (inclusive), oldest first."""
+        step = monitor.window_seconds * 1000
+        since = from_ms(to_ms(until) - (REPORT_HISTORY - 1) * step)
+        points = self.store.get_monitor_values(monitor.name, list(_HISTORY_KEYS), start=since,
+                                               end=from_ms(to_ms(until) + 1))
+        rows: dict[int, dict[str, Any]] = {}
+        for p in points:
+            ms = to_ms(p.window_start)
+            rows.setdefault(ms, {"window_start": ms})[p.key] = p.value
+        return [rows[ms] for ms in sorted(rows)]
 
     def list_alerts(self, name: str | None = None, *, state: str | AlertState | None = None,
                     max_results: int = 100) -> list[Alert]:

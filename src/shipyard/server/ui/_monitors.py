@@ -6,15 +6,16 @@ performance over time with label coverage, the alert history, and the window's H
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from shipyard.entities._ids import to_ms
+from shipyard.entities._ids import from_ms, to_ms
 from shipyard.entities.monitoring import MonitorResult, MonitorValue
-from shipyard.errors import NotFoundError
+from shipyard.server.routes.monitors import REPORT_CSP
 from shipyard.server.ui._core import PageDep, UiRoute
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
@@ -22,13 +23,12 @@ router = APIRouter(route_class=UiRoute, include_in_schema=False)
 WINDOWS = 168  # windows charted (a week of hourly windows)
 MAX_FEATURES = 20
 ALERTS = 100
+LATEST_MS = 253_370_764_800_000  # 9999-01-01: later epoch milliseconds are no datetime
 # Value keys that are not model-performance metrics (the rest of a window's values are).
 NOT_PERFORMANCE = ("drift", "prediction_drift", "missing.", "type_errors.", "out_of_range.",
                    "unseen.", "constant.", "quality.", "validation.", "delta.")
 NOT_PERFORMANCE_KEYS = {"rows", "volume_ratio", "label_coverage", "labelled", "predictions",
                         "drift_share", "prediction_drift_share"}
-REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
-              "script-src 'unsafe-inline'; img-src data:")
 
 
 def _is_performance(key: str) -> bool:
@@ -96,6 +96,14 @@ def _chosen(results: list[MonitorResult], raw: str | None) -> MonitorResult | No
     return results[-1]
 
 
+def _window(raw: str | None) -> datetime | None:
+    """A ``?window=`` value (epoch ms of a window start, as the page links it), or None for
+    the latest window."""
+    if raw and raw.isdigit() and len(raw) <= len(str(LATEST_MS)) and int(raw) < LATEST_MS:
+        return from_ms(int(raw))
+    return None
+
+
 @router.get("/monitors/{name}")
 def monitor(name: str, p: PageDep) -> Response:
     service = p.client.monitoring
@@ -109,52 +117,25 @@ def monitor(name: str, p: PageDep) -> Response:
             or _is_performance(k)] + [f"drift.{f}.score" for f in features]
     values = service.get_values(name, keys, start=start) if keys else []
     chosen = _chosen(results, p.request.query_params.get("window"))
-    summary = chosen.summary if chosen else {}
-    drift = summary.get("drift") or {}
+    rep = service.report(name, chosen.window_start).to_dict() if chosen else {}
     return p.render(
         "monitor.html", section="monitors", monitor=found, results=results, latest=latest,
-        charts=_charts(features, latest, values), chosen=chosen, summary=summary, drift=drift,
-        quality=summary.get("quality") or {}, performance=summary.get("performance") or {},
+        charts=_charts(features, latest, values), chosen=chosen,
+        summary=chosen.summary if chosen else {}, drift=rep.get("drift") or {},
+        quality=rep.get("quality") or {}, performance=rep.get("performance") or {},
         alerts=service.list_alerts(name, max_results=ALERTS), to_ms=to_ms,
-        twin=f"/api/v1/monitors/{quote(name)}")
-
-
-class _Stored:
-    """A stored report section (the JSON a window's summary keeps) where the report
-    expects the report object: the HTML report renders from ``to_dict()`` alone."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._data
+        twin=f"/api/v1/monitors/{quote(name)}",
+        report_twin=f"/api/v1/monitors/{quote(name)}/report"
+        + (f"?window={to_ms(chosen.window_start)}" if chosen else ""))
 
 
 @router.get("/monitors/{name}/report")
 def report(name: str, p: PageDep) -> Response:
-    """The window's self-contained HTML report, rebuilt from its stored summary."""
-    from shipyard.monitoring import MonitoringReport
-
-    service = p.client.monitoring
-    service.get_monitor(name)
-    raw = p.request.query_params.get("window", "")
-    results = service.list_results(name, max_results=WINDOWS)
-    results.sort(key=lambda r: r.window_start)
-    chosen = _chosen(results, raw)
-    if chosen is None:
-        msg = f"Monitor {name!r} has no evaluated window yet."
-        raise NotFoundError(msg, hint=f"run it: `shipyard monitor run {name}`")
-    s = chosen.summary
-    sections = {key: _Stored(s[key]) if isinstance(s.get(key), dict) and needs in s[key]
-                else None for key, needs in (("drift", "columns"), ("quality", "columns"),
-                                             ("prediction_drift", "columns"),
-                                             ("performance", "overall"))}
-    start, end = chosen.window_start, chosen.window_end
-    title = (f"{name}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
-             f"({s.get('rows', 0):,} rows)")
-    html = MonitoringReport(title=title, **sections).to_html()  # type: ignore[arg-type]
-    response = HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP,
-                                           "X-Content-Type-Options": "nosniff",
-                                           "Cache-Control": "no-store"})
+    """The window's self-contained HTML report (`MonitoringService.report`); its JSON twin
+    is ``/api/v1/monitors/{name}/report``."""
+    rep = p.client.monitoring.report(name, _window(p.request.query_params.get("window")))
+    response = HTMLResponse(rep.to_html(), headers={
+        "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
     p.finish(response)
     return response
