@@ -213,14 +213,22 @@ def history(name: str, max_results: int, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--version", type=int, default=None, help="Delete only this version.")
 @click.option("--hard", is_flag=True, help="Remove the version row instead of marking it.")
+@click.option("--soft", is_flag=True,
+              help="Without --version: keep the model and mark every version deleted.")
 @click.option("--reason", default=None, help="Why; kept in the audit trail.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete(name: str, version: int | None, hard: bool, reason: str | None, yes: bool) -> None:
-    """Delete a version (soft by default) or, without --version, the whole model."""
+def delete(name: str, version: int | None, hard: bool, soft: bool, reason: str | None,
+           yes: bool) -> None:
+    """Delete a version (soft by default) or, without --version, the whole model (for good,
+    unless --soft). Through a server, deleting for good needs the admin role."""
     registry = get_client().registry
     if version is not None:
         registry.delete_model_version(name, version, hard=hard, reason=reason)
         click.echo(f"Deleted version {version} of {name!r}" + (" for good" if hard else ""))
+        return
+    if soft:
+        registry.delete_registered_model(name, hard=False, reason=reason)
+        click.echo(f"Marked every version of {name!r} deleted; the model and its history stay")
         return
     if not yes:
         click.confirm(f"Delete model {name!r} and all its versions for good?", abort=True)
