@@ -42,7 +42,7 @@ def _arun(main: Any) -> Any:
     def target() -> None:
         try:
             out["value"] = asyncio.run(main())
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             out["error"] = exc
 
     thread = threading.Thread(target=target)

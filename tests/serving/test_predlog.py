@@ -134,3 +134,69 @@ def test_feedback_labels_keep_text_and_number(value: Any) -> None:
     row = _read(store, "feedback/m/").to_pylist()[0]
     want = {None: None, True: "true", "yes": "yes", 3: "3", 2.5: "2.5"}[value]
     assert row["label"] == want
+
+
+def test_packed_columns_hold_every_row_of_every_request() -> None:
+    """Numeric records are copied into growing numpy columns as they arrive (past the
+    first capacity of 1024 rows here); string labels and inputs without probabilities
+    take the record path; every row comes back exactly as logged."""
+    store = MemoryArtifactStore()
+    logger = PredictionLogger(store, queue_size=10_000, flush_interval=60)
+    rng = np.random.default_rng(3)
+    sent: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    for i in range(300):
+        n = int(rng.integers(1, 12))
+        x = rng.normal(size=(n, 2))
+        pred = rng.integers(0, 2, size=n)
+        proba = rng.random(size=(n, 2))
+        logger.log(PredictionRecord(model="m", version=2, request_id=f"r{i}",
+                                    timestamp_ms=1_700_000_000_000 + i, latency_ms=float(i),
+                                    input=x, columns=("x", "y"), predictions=pred,
+                                    probabilities=proba, classes=["no", "yes"]))
+        sent.append((f"r{i}", x, pred, proba))
+    logger.log(PredictionRecord(model="m", version=2, request_id="text", timestamp_ms=0,
+                                latency_ms=1.0, input=np.array([[1.0, 2.0]]),
+                                columns=("x", "y"), predictions=np.array(["yes"])))
+    assert logger.flush() == 2
+    import pandas as pd
+
+    df = pd.concat([_load(store, k).to_pandas() for k in store.list("predictions/m/")],
+                   ignore_index=True)
+    text = df[df["request_id"] == "text"]
+    assert list(text["output.prediction"]) == ["yes"]
+    assert text["output.proba_yes"].isna().all()
+    df = df[df["request_id"] != "text"]
+    assert len(df) == sum(len(p) for _, _, p, _ in sent) > 1024
+    by_id = {rid: g.sort_values("row") for rid, g in df.groupby("request_id")}
+    for rid, x, pred, proba in sent:
+        got = by_id[rid]
+        assert list(got["row"]) == list(range(len(pred)))
+        np.testing.assert_array_equal(got[["input.x", "input.y"]].to_numpy(), x)
+        np.testing.assert_array_equal(got["output.prediction"].to_numpy().astype(int), pred)
+        np.testing.assert_array_equal(got[["output.proba_no", "output.proba_yes"]].to_numpy(),
+                                      proba)
+        assert set(got["latency_ms"]) == {float(rid[1:])}
+        assert set(got["version"]) == {2}
+    assert logger.rows_written == len(df) + 1
+    logger.log(_record(1))  # the buffer is empty again after a flush: a new block
+    assert logger.flush() == 1
+
+
+def test_a_packed_block_that_fails_to_write_counts_its_rows() -> None:
+    class Broken(MemoryArtifactStore):
+        def put(self, *a: Any, **k: Any) -> int:
+            raise OSError("disk full")
+
+    dropped: list[Any] = []
+    logger = PredictionLogger(Broken(), queue_size=2, on_drop=lambda *a: dropped.append(a))
+    two_rows = PredictionRecord(model="m", version=1, request_id="a", timestamp_ms=0,
+                                latency_ms=1.0, input=np.zeros((2, 2)), columns=("x", "y"),
+                                predictions=np.array([0, 1]))
+    assert logger.log(two_rows)
+    assert logger.log(_record(1))
+    assert not logger.log(_record(2))  # the buffer holds 2 requests
+    assert logger.flush() == 0
+    assert sorted(dropped) == [("predictions", "m", 1), ("predictions", "m", 1),
+                               ("predictions", "m", 2)]
+    assert logger.dropped == {("predictions", "m"): 4}
+    assert logger.log(_record(3))  # written (or dropped) records free their place

@@ -216,13 +216,18 @@ class ServingApp:
 
     def _after_load(self) -> None:
         self._openapi = None
-        if self.freeze_gc:
+        if self.freeze_gc:  # process-wide tuning, for a process of its own (the CLI's)
             # the libraries and models loaded so far live as long as the process: keep the
             # collector from walking them again and again (shorter pauses, fewer tail spikes)
             import gc
 
             gc.collect()
             gc.freeze()
+            # background threads (prediction log files, a reload's warm-up) hand the GIL back
+            # to the event loop every 1 ms instead of 5 ms; with the packed prediction log
+            # (serving/_predlog.py) p99 at 32 clients fell from about 50 ms to 7 ms here
+            # (bench/serving.py, single rows, 1 worker; docs/serving.md)
+            sys.setswitchinterval(0.001)
         if self.agent is not None:
             self.agent.start()
 
