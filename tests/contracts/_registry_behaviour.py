@@ -8,6 +8,7 @@ A subclass provides ``client`` (a `Client`, also installed as the fluent API's c
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import numpy as np
@@ -52,8 +53,8 @@ class RegistryBehaviour:
     @pytest.fixture
     def name(self, request: pytest.FixtureRequest) -> str:
         """A model name of this test's own (the remote server is shared by the module)."""
-        return "m-" + request.node.name.split("[")[0].removeprefix("test_")[:40].replace(
-            "_", "-")
+        test = request.node.name.split("[")[0].removeprefix("test_")[:40].replace("_", "-")
+        return f"m-{test}-{uuid.uuid4().hex[:6]}"
 
     def log(self, name: str | None, metrics: dict[str, float]) -> Any:
         with shipyard.start_run(experiment="registry-behaviour"):

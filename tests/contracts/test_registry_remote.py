@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from shipyard.errors import (
     ConfigError,
     PermissionDeniedError,
 )
+from shipyard.testing.s3server import S3Server
 from shipyard.tracking import _fluent
 
 PASSWORD = "correct horse battery"
@@ -53,6 +55,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield Served(url, server, tokens)
 
 
+@pytest.fixture(scope="module")
+def served_pg(postgres_url: str, s3_server: S3Server) -> Iterator[Served]:
+    """The team deployment: the server on PostgreSQL and S3 (SeaweedFS), auth on."""
+    from shipyard.server import create_app
+    from shipyard.testing.server import serve_in_thread
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+        mp.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+        mp.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        bucket = f"shipyard-reg-{uuid.uuid4().hex[:10]}"
+        with Client(metadata_uri=postgres_url, artifact_uri=f"s3://{bucket}/team",
+                    s3_endpoint_url=s3_server.endpoint_url) as server:
+            assert server.metadata.backend_name == "postgresql"
+            user = f"pg-admin-{uuid.uuid4().hex[:6]}"
+            server.auth.create_user(user, role="admin", password=PASSWORD)
+            tokens = {"ada": server.auth.create_token(user, name="test")[1], "name": user}
+            with serve_in_thread(create_app(server, auth=True)) as url:
+                yield Served(url, server, tokens)
+
+
 def _install(client: Client) -> Iterator[Client]:
     _fluent._reset_for_tests()
     _fluent._client = client
@@ -83,6 +107,20 @@ class TestRemoteRegistry(RegistryBehaviour):
     @pytest.fixture
     def actor(self) -> str:
         return "ada"
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+class TestRemoteRegistryOnPostgresAndS3(RegistryBehaviour):
+    remote = True
+
+    @pytest.fixture
+    def client(self, served_pg: Served) -> Iterator[Client]:
+        yield from _install(served_pg.client("ada"))
+
+    @pytest.fixture
+    def actor(self, served_pg: Served) -> str:
+        return served_pg.tokens["name"]
 
 
 # -- remote only ----------------------------------------------------------------------------
