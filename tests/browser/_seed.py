@@ -24,7 +24,7 @@ from typing import Any
 
 from shipyard.entities._ids import utc_now
 from shipyard.entities.monitoring import Monitor, MonitorResult
-from shipyard.entities.serving import DeployedModel, Deployment
+from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 from shipyard.entities.tracking import DatasetInput, RunContext
 
 PASSWORD = "correct horse battery"
@@ -194,31 +194,41 @@ def _registry(client: Any, seeded: Seeded, rng: random.Random) -> None:
                 rules=["metrics.auc >= champion.metrics.auc - 0.1"], reason="weekly retrain")
 
 
+def _samples(end: Any, minutes: int, *, base: float, spike: range) -> list[DeploymentSample]:
+    """One heartbeat sample a minute up to ``end``: a daily-looking load curve, and an error
+    and latency spike during ``spike`` (minute indexes)."""
+    out = []
+    for k in range(minutes):
+        hot = k in spike
+        requests = int(60 * (base + base / 3 * math.sin(k / 6)))
+        out.append(DeploymentSample(
+            at=end - timedelta(minutes=minutes - 1 - k), seconds=60.0, requests=requests,
+            errors=3 + (25 if hot else 0) + k % 2, p50_ms=round(4.1 + math.sin(k / 5), 3),
+            p95_ms=round(11 + 2 * math.sin(k / 4), 3),
+            p99_ms=round(19 + (30 if hot else 3 * math.sin(k / 3)), 3)))
+    return out
+
+
 def _deployments(client: Any, seeded: Seeded, rng: random.Random) -> None:
     store = client.serving.store
     now = utc_now().replace(microsecond=0)
-    history = []
-    requests = errors = 0
-    for k in range(60):
-        requests += 1200 + 400 * math.sin(k / 6)
-        errors += 3 + (25 if 40 <= k < 44 else 0)
-        history.append({"t": (now - timedelta(minutes=60 - k)).timestamp(),
-                        "requests": int(requests), "errors": int(errors),
-                        "p50_ms": 4.1 + math.sin(k / 5), "p95_ms": 11 + 2 * math.sin(k / 4),
-                        "p99_ms": 19 + (30 if 40 <= k < 44 else 3 * math.sin(k / 3))})
+    live_history = _samples(now, 60, base=20, spike=range(40, 44))
+    stale_end = now - timedelta(minutes=20)
+    stale_history = _samples(stale_end, 40, base=1.5, spike=range(0))
     live = Deployment(id="a" * 32, url="http://10.0.0.12:8080", host="serve-1", pid=4242,
                       models=(DeployedModel(name="churn", version=4,
                                             uri="models:/churn@champion"),),
                       started_at=now - timedelta(hours=1), heartbeat_at=now,
-                      stats={"requests": int(requests), "errors": int(errors), "rows": 91_234,
-                             "latency_ms": {"p50": 4.3, "p95": 11.8, "p99": 21.0},
-                             "history": history})
+                      stats={"requests": sum(s.requests for s in live_history),
+                             "errors": sum(s.errors for s in live_history), "rows": 91_234,
+                             "latency_ms": {"p50": 4.3, "p95": 11.8, "p99": 21.0}})
     stale = Deployment(id="b" * 32, url="http://10.0.0.13:8080", host="serve-2", pid=977,
                        models=(DeployedModel(name="churn", version=3,
                                              uri="models:/churn@challenger"),),
                        started_at=now - timedelta(hours=5),
-                       heartbeat_at=now - timedelta(minutes=20),
-                       stats={"requests": 5120, "errors": 12, "rows": 5120})
+                       heartbeat_at=stale_end,
+                       stats={"requests": 5120, "errors": 12, "rows": 5120,
+                              "latency_ms": {"p50": 3.9, "p95": 10.5, "p99": 18.2}})
     stopped = Deployment(id="c" * 32, url="http://10.0.0.14:8080", host="serve-3", pid=51,
                          models=(DeployedModel(name="churn", version=2,
                                                uri="models:/churn/2"),),
@@ -229,6 +239,9 @@ def _deployments(client: Any, seeded: Seeded, rng: random.Random) -> None:
         store.create_deployment(dep)
         if dep.stopped_at:
             store.stop_deployment(dep.id, at=dep.stopped_at)
+    for dep, history in ((live, live_history), (stale, stale_history)):
+        for sample in history:
+            store.heartbeat_deployment(dep.id, at=dep.heartbeat_at, sample=sample)
 
 
 def _monitoring(client: Any, seeded: Seeded, rng: random.Random) -> None:

@@ -101,6 +101,9 @@ def test_page_charts_the_window_and_marks_stale_silence(ui: ApiClient,
     # the default window is one hour: 60 one-minute samples
     assert len(live["requests per second"]["x"]) == 60
     assert [s["label"] for s in live["latency"]["series"]] == ["p50", "p95", "p99"]
+    # the newest sample (i = 1): 1 error in 120 requests, shown in percent
+    assert live["error rate"]["unit"] == "%"
+    assert live["error rate"]["series"][0]["values"][-1] == round(100 / 120, 3)
     assert all(v in (1.0, 2.0, 3.0) for v in live["requests per second"]["series"][0]["values"])
     stale = _chart_data(page, 2)
     xs = stale["requests per second"]["x"]

@@ -69,14 +69,14 @@ def summarize(dep: Deployment, state: str, now: datetime) -> Row:
 def history_charts(samples: list[DeploymentSample], *,
                    until: datetime | None = None) -> dict[str, Any]:
     """uPlot series (see static/charts.js) from heartbeat samples: request rate, error rate
-    and latency percentiles, x in epoch seconds. ``until`` (a stale server: now) adds an
+    (%) and latency percentiles, x in epoch seconds. ``until`` (a stale server: now) adds an
     empty point so the silence since the last heartbeat shows as blank time."""
     if not samples:
         return {}
     xs = [s.at.timestamp() for s in samples]
     rate: list[float | None] = [round(s.request_rate, 4) for s in samples]
-    errors: list[float | None] = [None if s.error_rate is None else round(s.error_rate, 4)
-                                  for s in samples]
+    errors: list[float | None] = [None if s.error_rate is None else round(
+        100 * s.error_rate, 3) for s in samples]
     lat: dict[str, list[float | None]] = {
         q: [getattr(s, f"{q}_ms") for s in samples] for q in PERCENTILES}
     if until is not None and until.timestamp() > xs[-1]:
@@ -87,7 +87,8 @@ def history_charts(samples: list[DeploymentSample], *,
             values.append(None)
     out: dict[str, Any] = {
         "requests per second": {"x": xs, "series": [{"label": "req/s", "values": rate}]},
-        "error rate": {"x": xs, "series": [{"label": "errors / requests", "values": errors}]},
+        "error rate": {"x": xs, "unit": "%", "series": [{"label": "errors per 100 requests",
+                                                         "values": errors}]},
     }
     if any(v is not None for values in lat.values() for v in values):
         out["latency"] = {"x": xs, "unit": "ms", "series": [
