@@ -21,6 +21,7 @@ _LAZY: dict[str, str] = {
     "ShipyardError": "shipyard.errors",
     "log_model": "shipyard.registry._fluent",
     "load_model": "shipyard.registry._fluent",
+    "register_model": "shipyard.registry._fluent",
 }
 _FLUENT = (
     "start_run", "end_run", "active_run", "log_param", "log_params", "log_metric", "log_metrics",
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from shipyard.client import Client
     from shipyard.entities.tracking import DatasetInput, Experiment, Metric, Run, RunStatus
     from shipyard.errors import ShipyardError
-    from shipyard.registry._fluent import load_model, log_model
+    from shipyard.registry._fluent import load_model, log_model, register_model
     from shipyard.stores.metadata import UNSET
     from shipyard.tracking._fluent import (
         active_run,
