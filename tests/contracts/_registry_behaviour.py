@@ -85,6 +85,10 @@ class RegistryBehaviour:
         assert (again.version, again.tags, again.description) == (2, {"n": "2"},
                                                                   "same package")
         assert client.registry.get_registered_model(name).latest_version == 2
+        third = shipyard.register_model(info.uri, name, description="via the facade")
+        assert (third.version, third.created_by) == (3, actor)
+        with pytest.raises(InvalidArgumentError, match="runs:/"):
+            shipyard.register_model(f"models:/{name}/1", name)
 
     def test_create_update_and_tag_a_model(self, client: Client, name: str) -> None:
         reg = client.registry

@@ -1,5 +1,5 @@
-"""``shipyard.log_model`` and ``shipyard.load_model``: the facade over the model services of
-the process-wide client (see ``shipyard.tracking._fluent``)."""
+"""``shipyard.log_model``, ``shipyard.register_model`` and ``shipyard.load_model``: the
+facade over the model services of the process-wide client (see ``shipyard.tracking._fluent``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from shipyard.errors import InvalidArgumentError
 from shipyard.tracking._fluent import active_run, get_client
 
 if TYPE_CHECKING:
+    from shipyard.entities.registry import ModelVersion
     from shipyard.models import ModelInfo, PyFuncModel, Signature
 
 
@@ -49,6 +50,24 @@ def log_model(
     from dataclasses import replace
 
     return replace(info, registered_model=registered_model, version=mv.version)
+
+
+def register_model(model_uri: str, name: str, *, description: str = "",
+                   tags: dict[str, Any] | None = None) -> ModelVersion:
+    """Register the package at ``runs:/<run_id>/<path>`` (e.g. a `ModelInfo`'s ``uri``) as
+    the next version of ``name``, creating the registered model when missing. In client mode
+    the server reads the package and records the signed-in user."""
+    from shipyard.models import parse_model_uri
+
+    where = parse_model_uri(model_uri)
+    if where.kind != "run":
+        msg = (f"register_model needs a runs:/<run_id>/<path> URI of a logged model package. "
+               f"Got {model_uri!r}.")
+        raise InvalidArgumentError(msg, hint="pass ModelInfo.uri, as returned by log_model")
+    assert where.run_id is not None
+    assert where.path is not None
+    return get_client().registry.create_model_version(
+        name, run_id=where.run_id, artifact_path=where.path, description=description, tags=tags)
 
 
 def load_model(uri: str, *, trust_pickle: bool | None = None) -> PyFuncModel:
