@@ -80,7 +80,7 @@ class RemoteRegistryStore(ModelStore, RegistryCommands):
             want = min(PAGE, max_results - len(out))
             page = self._json("GET", MODELS, params={"max_results": want,
                                                      "offset": offset + len(out)})
-            models = load(list[RegisteredModel], page["models"])
+            models: list[RegisteredModel] = load(list[RegisteredModel], page["models"])
             out.extend(models)
             if len(models) < want:
                 break
