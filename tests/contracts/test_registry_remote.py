@@ -252,3 +252,22 @@ def test_the_model_server_host_loads_and_follows_an_alias_through_the_server(
         assert (entry["from"], entry["to"], entry["outcome"]) == (1, 3, "switched")
         model = shipyard.load_model("models:/served/2", trust_pickle=True)
         assert model.predict(frame[:1]).tolist() == pytest.approx([0.0])
+
+
+def test_a_version_from_a_private_experiment_loads_only_for_its_readers(
+        served: Served) -> None:
+    """Registry metadata is readable by every viewer; the package is not: downloading it goes
+    through the run's artifact routes, which check the experiment's access list."""
+    server = served.server
+    run = server.tracking.create_run(experiment="private-registry")
+    server.models.log_model(run.id, fit(), input_example=X)
+    server.registry.create_model_version("secret", run_id=run.id, actor="ada")
+    admin = server.auth.policy(None)
+    server.auth.grant(admin, run.experiment_id, "ed", "read")
+    with served.client("vic", trust_pickle=True) as outsider:
+        assert outsider.registry.get_model_version("secret", 1).run_id == run.id
+        with pytest.raises(PermissionDeniedError):
+            outsider.models.load_model("models:/secret/1")
+    with served.client("ed", trust_pickle=True) as reader:
+        assert reader.models.load_model("models:/secret/1").predict(X[:1]).tolist() == (
+            pytest.approx([0.0]))
