@@ -7,11 +7,25 @@ variance change) and 2 categorical ones (category frequencies, a new category). 
 current have 10k, 100k and 1M rows each.
 
 Each tool runs in its own process (Evidently and NannyML in their own virtual environments
-under .bench/, installed on first use) on the same Parquet files. Reported per tool and size:
-wall time of the drift computation (data already loaded, libraries already imported), the
-process's CPU time for it (less sensitive than wall time to other load on the machine), peak
-resident memory of the process (and its growth over the loaded data), and which columns it
-flagged against the injected truth.
+under .bench/, installed on first use) on the same Parquet files, generated once and cached
+(generation is never timed). Reported per tool and size: wall time of the drift computation,
+the process's CPU time for it (less sensitive than wall time to other load on the machine),
+peak resident memory of the process (and its growth over the loaded data), which columns it
+flagged against the injected truth, and the load average before and after.
+
+What "wall" includes:
+
+* every tool's main figure ("cold"): both DataFrames already in memory and the libraries
+  imported; the drift computation from the two raw frames, so Shipyard builds its exact
+  reference profile inside the timed call. Shipyard's figure is the median of
+  BENCH_REPEAT (3) runs; the other tools run once (Evidently takes minutes at 1M rows).
+* Shipyard's "monitor window": what `shipyard monitor run` does per window, where the
+  reference profile was computed once when the model was logged and is kept as JSON (512
+  quantiles per numeric column): reading the current window from its Parquet file (pyarrow,
+  as the prediction-log reader does) plus the drift computation against the stored profile.
+  Reading is counted.
+* Shipyard's "exact profile" line: the exact profile built once (its time shown), then a
+  current frame already in memory compared with it (library use: one reference, many frames).
 
     .venv/bin/python bench/monitoring.py                      # everything
     .venv/bin/python bench/monitoring.py --sizes 100000 --tools shipyard,scipy
@@ -139,28 +153,51 @@ base_mb = rss_mb()
 """
 REPORT = r"""
 print(json.dumps({"seconds": seconds, "cpu_s": cpu_used, "flagged": sorted(flagged),
-                  "peak_mb": peak_mb(),
+                  "peak_mb": globals().get("cold_peak_mb") or peak_mb(),
                   "base_mb": base_mb, "load_s": load_s, "import_s": t_import, **extra}))
 """
 
 SHIPYARD = COMMON + r"""
 from shipyard.monitoring import ReferenceProfile, drift_report
 import numpy, scipy.stats, scipy.spatial.distance
+import pyarrow.parquet as pq
 """ + LOAD + r"""
 drift_report(ref.head(1000), cur.head(1000))  # warm the lazy imports
-cpu0 = cpu_s()
-t0 = time.perf_counter()
-report = drift_report(ref, cur)
-seconds = time.perf_counter() - t0
-cpu_used = cpu_s() - cpu0
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+def timed(fn):
+    c0 = cpu_s(); t0 = time.perf_counter(); out = fn()
+    return out, time.perf_counter() - t0, cpu_s() - c0
+def median(xs):
+    xs = sorted(xs); return xs[len(xs) // 2]
+# 1. cold: both DataFrames in memory, the exact reference profile built inside (what the
+#    other tools are timed on)
+cold = [timed(lambda: drift_report(ref, cur)) for _ in range(REPEAT)]
+report = cold[0][0]
+seconds, cpu_used = median([c[1] for c in cold]), median([c[2] for c in cold])
 flagged = report.drifted_columns
-t0 = time.perf_counter()
-profile = ReferenceProfile.from_data(ref)
-profile_s = time.perf_counter() - t0
-t0 = time.perf_counter(); again = drift_report(profile, cur); window_s = time.perf_counter() - t0
-assert again.drifted_columns == report.drifted_columns
-extra = {"profile_s": profile_s, "window_s": window_s,
-         "methods": sorted({c.method for c in report.columns})}
+cold_peak_mb = peak_mb()  # the process peak so far: the comparable figure
+# 2. what a monitor does per window: the reference profile was computed once (when the model
+#    was logged) and is kept as JSON (a 512-point quantile grid per numeric column); the
+#    window is read from its Parquet file (pyarrow, as read_log does) and compared with it
+profile, profile_s, _ = timed(lambda: ReferenceProfile.from_data(ref))
+stored = ReferenceProfile.from_dict(json.loads(json.dumps(profile.to_dict())))
+def window():
+    frame = pq.read_table(sys.argv[2]).to_pandas()
+    return drift_report(stored, frame)
+windows = [timed(window) for _ in range(REPEAT)]
+reads = [timed(lambda: pq.read_table(sys.argv[2]).to_pandas())[1:] for _ in range(REPEAT)]
+# 3. an exact profile kept in memory (library use: one reference, many current frames)
+exact = [timed(lambda: drift_report(profile, cur)) for _ in range(REPEAT)]
+assert exact[0][0].drifted_columns == report.drifted_columns
+process_peak_mb = peak_mb()  # later phases hold more frames at once
+extra = {"cold_min_s": min(c[1] for c in cold), "profile_s": profile_s,
+         "process_peak_mb": process_peak_mb,
+         "window_s": median([w[1] for w in windows]), "window_min_s": min(w[1] for w in windows),
+         "window_cpu_s": median([w[2] for w in windows]),
+         "window_read_s": median([r[0] for r in reads]),
+         "window_flagged": sorted(windows[0][0].drifted_columns),
+         "exact_s": median([e[1] for e in exact]), "exact_cpu_s": median([e[2] for e in exact]),
+         "repeat": REPEAT, "methods": sorted({c.method for c in report.columns})}
 """ + REPORT
 
 SCIPY = COMMON + r"""
@@ -299,18 +336,27 @@ def main() -> None:
                 print(f"{n:>9} {tool:<10} not installed (see above)")
                 results.append({"rows": n, "tool": tool, "error": "not installed"})
                 continue
+            load_before = Path("/proc/loadavg").read_text().split()[:3]
             res = run_tool(tool, python, ref, cur, args.timeout)
+            res["loadavg"] = [load_before, Path("/proc/loadavg").read_text().split()[:3]]
             results.append({"rows": n, "tool": tool, **res})
             if "error" in res:
                 print(f"{n:>9} {tool:<10} error: {res['error']}")
                 continue
             grow = res["peak_mb"] - res["base_mb"]
             line = (f"{n:>9} {tool:<10} {res['seconds']:>8.2f} {res['cpu_s']:>7.2f} "
-                    f"{res['peak_mb']:>8.0f} {grow:>6.0f}  {score(res['flagged'])}")
-            if tool == "shipyard":
-                line += (f"  [profile {res['profile_s']:.2f}s + window "
-                         f"{res['window_s']:.2f}s]")
+                    f"{res['peak_mb']:>8.0f} {grow:>6.0f}  {score(res['flagged'])}  "
+                    f"(load {' '.join(res['loadavg'][0])} -> {' '.join(res['loadavg'][1])})")
             print(line, flush=True)
+            if tool == "shipyard":
+                print(f"{'':>9} {'':<10} cold: median of {res['repeat']} (min "
+                      f"{res['cold_min_s']:.2f}s); exact profile built once in "
+                      f"{res['profile_s']:.2f}s, then a frame in memory {res['exact_s']:.2f}s "
+                      f"(cpu {res['exact_cpu_s']:.2f}s)", flush=True)
+                print(f"{'':>9} {'':<10} monitor window (read Parquet + drift vs stored "
+                      f"profile): {res['window_s']:.2f}s (min {res['window_min_s']:.2f}s, cpu "
+                      f"{res['window_cpu_s']:.2f}s; read alone {res['window_read_s']:.2f}s)  "
+                      f"{score(res['window_flagged'])}", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=1))

@@ -34,3 +34,15 @@ def test_the_dashboard_uses_only_gauges_the_collector_exports() -> None:
     assert used <= exported
     for name in exported:
         assert f"`{name}`" in docs, name
+
+
+def test_every_monitor_api_route_is_documented() -> None:
+    """Each ``/api/v1/monitors`` route (method and path) appears in docs/monitoring.md."""
+    from shipyard.server.routes.monitors import router
+
+    text = (DOCS / "monitoring.md").read_text()
+    routes = {(method, route.path) for route in router.routes  # type: ignore[attr-defined]
+              for method in route.methods}  # type: ignore[attr-defined]
+    assert len(routes) >= 9
+    for method, path in routes:
+        assert f"`{method} {path}" in text, (method, path)

@@ -32,6 +32,7 @@ from shipyard.errors import (
 )
 from shipyard.monitoring._alerts import AlertNotifier
 from shipyard.monitoring._config import MonitorConfig, parse_duration
+from shipyard.monitoring._deps import need
 from shipyard.monitoring._rules import RuleOutcome, check_rule, evaluate
 
 if TYPE_CHECKING:
@@ -432,6 +433,8 @@ class MonitoringService:
             return resolved, frame, {}
         chosen = resolved if resolved is not None and str(resolved) in counts else int(
             max(counts, key=lambda k: counts[k]))
+        if counts == {str(chosen): len(frame)}:  # one version served the window: no copy
+            return chosen, frame, counts
         return chosen, frame[frame["version"] == chosen], counts
 
     def _version(self, monitor: Monitor, version: int | None) -> Any:
@@ -485,8 +488,7 @@ class MonitoringService:
         from shipyard.monitoring._reference import ReferenceProfile
 
         usable = [c for c in outputs.columns
-                  if column_kind(outputs[c]) == "numeric" or outputs[c].map(
-                      lambda v: not isinstance(v, list | dict)).all()]
+                  if column_kind(outputs[c]) == "numeric" or _scalar_values(outputs[c])]
         outputs = outputs[usable]
         if not usable:
             return None
@@ -679,6 +681,18 @@ class MonitoringService:
     def _get_json(self, key: str) -> dict[str, Any]:
         with self.artifacts.open(key) as fh:
             return json.loads(fh.read())  # type: ignore[no-any-return]
+
+
+def _scalar_values(series: Any) -> bool:
+    """Whether a non-numeric output column holds scalars (labels), not lists or dicts; a
+    typed column (strings, categories, booleans) is decided by its dtype, an object column
+    by pandas' C-level type inference rather than a Python call per row."""
+    pd = need("pandas")
+    if series.dtype != object:
+        return True
+    if pd.api.types.infer_dtype(series, skipna=True) != "mixed":  # lists and dicts are mixed
+        return True
+    return not any(isinstance(v, list | dict) for v in series.to_numpy())
 
 
 _PERF_KEYS = {"label_coverage", "labelled", "predictions", "accuracy", "precision", "recall",
