@@ -175,3 +175,19 @@ def test_windowed_performance() -> None:
     assert rep.windows[0].metrics["accuracy"] == 0.5
     assert rep.windows[1].coverage == 0.5
     assert len(rep.to_frame()) == 2
+
+
+@pytest.mark.parametrize(("values", "dtype", "usable"), [
+    (["yes", "no", None], object, True),
+    (["yes", "no"], "string", True),
+    ([1, "a", 2.5], object, True),
+    ([True, False], object, True),
+    ([[0.1, 0.2], [0.3, 0.4]], object, False),
+    (["a", {"k": 1}], object, False),
+    ([None, [1]], object, False),
+])
+def test_prediction_drift_keeps_scalar_outputs_and_skips_lists_and_dicts(
+        values: list[object], dtype: object, usable: bool) -> None:
+    from shipyard.monitoring._service import _scalar_values
+
+    assert _scalar_values(pd.Series(values, dtype=dtype)) is usable
