@@ -72,7 +72,7 @@ def test_fast_path_matches_the_estimator(zoo: Zoo, case: str) -> None:
     predictor = _served(zoo, estimator, y, frame=frame)
     assert predictor.path == path
     test = rng.normal(size=(257, 4)) * 3
-    for rows in (test[:1], test):
+    for rows in (test[:1], test[:100], test):  # packed walk up to 160 rows, then per tree
         pred, proba = predictor.both(predictor.prepare(rows))
         if frame:
             rows = pd.DataFrame(rows, columns=COLS)
