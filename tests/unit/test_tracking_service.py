@@ -106,6 +106,41 @@ def test_artifacts_record_size_and_sha256(svc, run, tmp_path: Path) -> None:
     assert sorted(p.name for p in out) == ["a.bin", "cfg.json", "readme.txt"]
 
 
+def test_log_artifacts_records_every_file_of_a_tree(svc, run, tmp_path: Path) -> None:
+    import hashlib
+
+    contents = {f"d{i % 3}/sub/f{i:03d}.bin": bytes([i % 251]) * (i + 1) for i in range(150)}
+    for rel, data in contents.items():
+        (tmp_path / "tree" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tree" / rel).write_bytes(data)
+    out = svc.log_artifacts(run.id, tmp_path / "tree", "out")
+    assert [a.path for a in out] == [f"out/{rel}" for rel in sorted(contents)]
+    listed = {a.path: a for a in svc.list_artifacts(run.id, "out/")}
+    assert len(listed) == len(contents)
+    for rel, data in contents.items():
+        info = listed[f"out/{rel}"]
+        assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        assert svc.read_artifact(run.id, f"out/{rel}") == data
+
+
+def test_log_artifacts_records_what_was_stored_before_a_failure(client, run, tmp_path) -> None:
+    class Failing(type(client.artifacts)):  # the real backend, failing on one key
+        def put(self, key, stream, **kw):  # type: ignore[no-untyped-def]
+            if key.endswith("f5.txt"):
+                raise OSError("disk full")
+            return super().put(key, stream, **kw)
+
+    client.artifacts.__class__ = Failing
+    (tmp_path / "src").mkdir()
+    for i in range(10):
+        (tmp_path / "src" / f"f{i}.txt").write_text(str(i))
+    with pytest.raises(OSError, match="disk full"):
+        client.tracking.log_artifacts(run.id, tmp_path / "src")
+    listed = [a.path for a in client.tracking.list_artifacts(run.id)]
+    assert listed[:5] == [f"f{i}.txt" for i in range(5)]  # in order up to the failure
+    assert "f5.txt" not in listed
+
+
 @pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd", "a/../../b", "", "a//b"])
 def test_artifact_paths_cannot_escape_the_run(svc, run, path) -> None:
     with pytest.raises(InvalidArgumentError):

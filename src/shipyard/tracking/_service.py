@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 
 MAX_RESULTS = 50_000
 STALE_HEARTBEATS = 6
+_UPLOAD_THREADS = 8  # concurrent file uploads of log_artifacts
+_RECORD_CHUNK = 1000  # artifact records per transaction
 
 
 def _encode_token(offset: int) -> str:
@@ -364,12 +367,28 @@ class TrackingService:
             raise invalid(msg, str(local_dir), "an existing folder",
                           where="log_artifacts")
         run = self._writable_run(run_id)  # once, not per file
-        out = []
+        jobs = []
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = file.relative_to(root).as_posix()
             dest = f"{artifact_path.strip('/')}/{rel}" if artifact_path else rel
-            with file.open("rb") as fh:
-                out.append(self._log_stream(run, fh, dest))
+            jobs.append((file, validate_artifact_path(dest)))  # a bad name fails before any upload
+
+        def put(job: tuple[Path, str]) -> ArtifactInfo:
+            with job[0].open("rb") as fh:
+                reader = HashingReader(fh)
+                self.artifacts.put(self._key(run, job[1]), reader)  # type: ignore[arg-type]
+            return ArtifactInfo(path=job[1], size=reader.size, sha256=reader.sha256,
+                                created_at=utc_now())
+
+        # Uploads overlap (an S3 or server round trip per file dominates a folder of small
+        # files); records are written in a few transactions instead of one per file.
+        out: list[ArtifactInfo] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(_UPLOAD_THREADS, len(jobs)))) as pool:
+            try:
+                out.extend(pool.map(put, jobs))
+            finally:  # whatever was stored before a failure is still recorded
+                for i in range(0, len(out), _RECORD_CHUNK):
+                    self.metadata.record_artifacts(run.id, out[i:i + _RECORD_CHUNK])
         return out
 
     def log_text(self, run_id: str, text: str, path: str) -> ArtifactInfo:

@@ -466,6 +466,12 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
                 for r in rows]
 
     def record_artifact(self, run_id: str, info: ArtifactInfo) -> None:
+        self.record_artifacts(run_id, [info])
+
+    def record_artifacts(self, run_id: str, infos: Sequence[ArtifactInfo]) -> None:
+        if not infos:
+            return
+
         def txn(conn: Connection) -> None:
             self._require_run(conn, run_id, writable=True)
             ins = self.dialect_insert(s.artifacts)
@@ -473,8 +479,8 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
                 index_elements=["run_id", "path"],
                 set_={"size": ins.excluded.size, "sha256": ins.excluded.sha256,
                       "created_at": ins.excluded.created_at},
-            ).values(run_id=run_id, path=info.path, size=info.size, sha256=info.sha256,
-                     created_at=to_ms(info.created_at)))
+            ), [{"run_id": run_id, "path": i.path, "size": i.size, "sha256": i.sha256,
+                 "created_at": to_ms(i.created_at)} for i in infos])
 
         self._write(txn)
 
