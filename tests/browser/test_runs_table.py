@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.browser.conftest import Tab, World
+from tests.browser.conftest import SHOTS, Tab, World
 
 pytestmark = pytest.mark.browser
 
@@ -132,3 +132,29 @@ def test_bulk_delete_then_restore(tab: Tab, world: World, library: Any) -> None:
     tab.page.click("button[value=restore]")
     tab.page.wait_for_load_state("load")
     assert library.tracking.get_run(victim).lifecycle == "active"
+
+
+def test_column_chooser_offers_keys_of_runs_on_other_pages(tab: Tab, world: World,
+                                                           library: Any) -> None:
+    """The chooser lists every key of the experiment (one store query), so a key logged
+    only by a run on the last page can be chosen from the first."""
+    exp = world.seeded.experiment_id
+    runs = library.tracking.search_runs(exp, max_results=1000).items
+    oldest = runs[-1]
+    if "zz_archive_note" not in oldest.params:
+        library.tracking.log_batch(oldest.id, params={"zz_archive_note": "kept for audit"})
+    tab.go(f"/experiments/{exp}?size=25")
+    assert oldest.name not in run_names(tab)
+    tab.page.click("#column-chooser summary")
+    tab.page.fill("[data-filter-keys=chooser-keys]", "archive")
+    visible = tab.page.locator("#chooser-keys label:visible")
+    assert [t.strip() for t in visible.all_inner_texts()] == ["param zz_archive_note"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.page.screenshot(path=str(SHOTS / "runs-column-chooser.png"))
+    tab.page.locator("#chooser-keys input[value='params.zz_archive_note']").check()
+    tab.page.click("#column-chooser button[type=submit]")
+    tab.page.wait_for_selector("#runs-table th[data-field='params.zz_archive_note']")
+    assert set(column(tab, "params.zz_archive_note")) == {""}
+    last = (len(runs) + 24) // 25
+    tab.go(f"/experiments/{exp}?size=25&page={last}&cols=params.zz_archive_note")
+    assert "kept for audit" in column(tab, "params.zz_archive_note")
