@@ -247,7 +247,7 @@ class MetadataStoreContract:
         assert store.list_run_keys([other.id])["params"] == ["depth"]
 
     def test_list_run_keys_of_nothing_is_empty(self, store: MetadataStore) -> None:
-        empty = {"metrics": [], "params": [], "tags": []}
+        empty: dict[str, list[str]] = {"metrics": [], "params": [], "tags": []}
         assert store.list_run_keys([]) == empty
         assert store.list_run_keys(["f" * 32]) == empty
         assert store.list_run_keys([store.create_experiment(_name()).id]) == empty
