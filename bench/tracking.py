@@ -3,6 +3,8 @@
     .venv/bin/python bench/tracking.py                  # full sizes (~25 min on 2 cores)
     .venv/bin/python bench/tracking.py --quick          # small sizes, a smoke run
     .venv/bin/python bench/tracking.py --json out.json  # also write every figure as JSON
+    .venv/bin/python bench/tracking.py remote [...]     # through a server, vs MLflow's server
+                                                        # (bench/tracking_remote.py; its --help)
 
 MLflow is installed on first use into its own virtual environment (``.bench/mlflow-venv``,
 ``python3 -m venv`` + ``pip install mlflow==3.*``); an existing one is reused. Every workload of
@@ -774,6 +776,10 @@ def notes(data: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["remote"]:  # the same work through a server: bench/tracking_remote.py
+        script = Path(__file__).with_name("tracking_remote.py")
+        return subprocess.call([sys.executable, str(script), *argv[1:]])
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
