@@ -290,3 +290,36 @@ def test_registering_needs_read_access_to_the_run(world: AuthWorld) -> None:
                        headers=world.as_("eve")), 403, "permission-denied")
     assert ok(world.api.post(f"{API}/churn/versions", json={"run_id": run_id},
                              headers=world.as_("ed")), 201)["version"] == 2
+
+
+def test_versions_of_private_runs_are_shown_without_the_runs_data(world: AuthWorld) -> None:
+    from shipyard.entities.tracking import DatasetInput
+
+    [run_id] = log_packages(world.client, [{"auc": 0.95}], experiment="secret")
+    world.client.tracking.log_inputs(run_id, [DatasetInput(name="train", digest="d1")])
+    exp = world.client.tracking.get_experiment("secret")
+    world.client.auth.grant(world.client.auth.policy(None), exp.id, "ed", "read")
+    ok(world.api.post(f"{API}/churn/versions", json={"run_id": run_id},
+                      headers=world.as_("ed")), 201)
+    out = ok(world.api.post(f"{API}/churn/promote", headers=world.as_("ed"), json={
+        "to": "champion", "version": 2, "rules": ["metrics.auc > champion.metrics.auc"]}))
+    assert out["promoted"] is True
+
+    seen_by_ed = ok(world.api.get(f"{API}/churn/versions/2", headers=world.as_("ed")))
+    assert seen_by_ed["metrics"] == {"auc": 0.95}
+    assert [d["name"] for d in seen_by_ed["lineage"]["datasets"]] == ["train"]
+    for who in ("eve", "vic"):
+        hidden = ok(world.api.get(f"{API}/churn/versions/2", headers=world.as_(who)))
+        assert hidden["metrics"] == {}
+        assert hidden["lineage"]["datasets"] == []
+        assert hidden["lineage"]["experiment_id"] == exp.id  # ids only
+        listed = ok(world.api.get(f"{API}/churn/versions", headers=world.as_(who)))
+        assert [v["metrics"] for v in listed] == [{"auc": 0.9}, {}]
+        promoted = [e for e in ok(world.api.get(f"{API}/churn/history",
+                                                headers=world.as_(who)))
+                    if e["action"] == "alias.promoted"]
+        assert promoted and "rules" not in promoted[-1]["detail"]
+        assert promoted[-1]["detail"]["rules_hidden"] is True
+    promoted = [e for e in ok(world.api.get(f"{API}/churn/history", headers=world.as_("ed")))
+                if e["action"] == "alias.promoted"]
+    assert promoted[-1]["detail"]["rules"][0]["passed"] is True

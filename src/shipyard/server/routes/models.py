@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.entities.registry import AuditEvent, Lineage, ModelAlias, RegisteredModel
 from shipyard.registry import RegistryService
+from shipyard.server._visibility import redact_events, redact_version
 from shipyard.server.deps import Caller, state
 from shipyard.server.routes._common import api_router, respond
 from shipyard.server.schemas import INT64, WireFloat
@@ -75,18 +76,20 @@ def get_model(name: NamePath, request: Request, _: Caller) -> Response:
 
 
 @router.get("/models/{name}/versions", response_model=list[ModelVersionOut])
-def list_versions(name: NamePath, request: Request, _: Caller,
+def list_versions(name: NamePath, request: Request, policy: Caller,
                   include_deleted: bool = False) -> Response:
-    """The model's versions by number."""
-    return respond(registry(request).list_model_versions(name,
-                                                         include_deleted=include_deleted))
+    """The model's versions by number (metrics and lineage left out where the version's run
+    is in an experiment the caller may not read)."""
+    versions = registry(request).list_model_versions(name, include_deleted=include_deleted)
+    return respond([redact_version(policy, mv) for mv in versions])
 
 
 @router.get("/models/{name}/versions/{version}", response_model=ModelVersionOut)
 def get_version(name: NamePath, version: VersionPath, request: Request,
-                _: Caller) -> Response:
-    """One version: signature, metrics at registration, lineage, aliases."""
-    return respond(registry(request).get_model_version(name, version))
+                policy: Caller) -> Response:
+    """One version: signature, metrics at registration, lineage, aliases (metrics and lineage
+    left out where the run is in an experiment the caller may not read)."""
+    return respond(redact_version(policy, registry(request).get_model_version(name, version)))
 
 
 @router.get("/models/{name}/aliases", response_model=list[ModelAlias])
@@ -103,8 +106,9 @@ def get_alias(name: NamePath, alias: AliasPath, request: Request, _: Caller) -> 
 
 
 @router.get("/models/{name}/history", response_model=list[AuditEvent])
-def history(name: NamePath, request: Request, _: Caller,
+def history(name: NamePath, request: Request, policy: Caller,
             max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Response:
     """Every audited change of the model, oldest first; ``alias.promoted`` events hold the
     promotion gates (``detail.rules``) and their outcome."""
-    return respond(registry(request).history(name, max_results=max_results))
+    reg = registry(request)
+    return respond(redact_events(policy, reg, name, reg.history(name, max_results=max_results)))

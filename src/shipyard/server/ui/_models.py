@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from shipyard.entities.registry import AuditEvent, ModelVersion
 from shipyard.errors import ShipyardError
+from shipyard.server._visibility import redact_events, redact_version
 from shipyard.server.ui._core import PageDep, UiRoute
 from shipyard.server.ui._params import qstr
 
@@ -45,8 +46,9 @@ def _readable_run(p: Any, mv: ModelVersion) -> bool:
 def model(name: str, p: PageDep) -> Response:
     registry = p.client.registry
     found = registry.get_registered_model(name)
-    versions = list(reversed(registry.list_model_versions(name, include_deleted=True)))
-    history = registry.history(name)
+    versions = [redact_version(p.policy, v) for v in
+                reversed(registry.list_model_versions(name, include_deleted=True))]
+    history = redact_events(p.policy, registry, name, registry.history(name))
     metric_keys = sorted({k for v in versions for k in v.metrics})[:6]
     return p.render("model.html", section="models", model=found, versions=versions,
                     aliases=registry.list_aliases(name), history=list(reversed(history)),
@@ -58,7 +60,7 @@ def model(name: str, p: PageDep) -> Response:
 @router.get("/models/{name}/versions/{version}")
 def version(name: str, version: str, p: PageDep) -> Response:
     registry = p.client.registry
-    mv = registry.get_model_version(name, version)
+    mv = redact_version(p.policy, registry.get_model_version(name, version))
     readable = _readable_run(p, mv)
     run = experiment = manifest = None
     manifest_error = None
@@ -69,7 +71,7 @@ def version(name: str, version: str, p: PageDep) -> Response:
             manifest = p.client.models.read_manifest(mv.run_id, mv.artifact_path)
         except ShipyardError as exc:
             manifest_error = exc.message
-    history = registry.history(name)
+    history = redact_events(p.policy, registry, name, registry.history(name))
     events = [e for e in reversed(history) if e.detail.get("version") == mv.version
               or e.detail.get("to") == mv.version or e.detail.get("from") == mv.version]
     return p.render("model_version.html", section="models", mv=mv, run=run,
