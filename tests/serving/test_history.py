@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from shipyard.entities.serving import DeploymentSample
 from shipyard.errors import DeploymentNotFoundError, InvalidArgumentError
 from shipyard.serving._history import (
     Totals,
-    downsample,
     histogram_quantile,
     interval_sample,
     percentiles_ms,
@@ -67,28 +66,6 @@ def test_totals_read_stats_and_ignore_junk() -> None:
     t = Totals.from_stats({"requests": 4, "errors": True, "latency_buckets": [
         [0.01, 4], ["x", 1], [INF, 4], "bad"]})
     assert t == Totals(requests=4.0, errors=0.0, buckets=((0.01, 4.0), (INF, 4.0)))
-
-
-def _samples(n: int) -> list[DeploymentSample]:
-    return [DeploymentSample(at=T0 + timedelta(seconds=15 * i), seconds=15.0, requests=i,
-                             errors=i % 2, p50_ms=float(i), p95_ms=2.0 * i, p99_ms=None)
-            for i in range(n)]
-
-
-def test_downsample_keeps_totals_and_bounds_the_points() -> None:
-    samples = _samples(1000)
-    small = downsample(samples, 100)
-    assert len(small) <= 100
-    assert sum(s.requests for s in small) == sum(s.requests for s in samples)
-    assert sum(s.errors for s in small) == sum(s.errors for s in samples)
-    assert sum(s.seconds for s in small) == pytest.approx(15.0 * 1000)
-    assert small[-1].at == samples[-1].at
-    assert [s.at for s in small] == sorted(s.at for s in small)
-    assert all(s.p99_ms is None for s in small)
-    # request-weighted mean of the merged p50s lies within the merged range
-    assert small[1].p50_ms is not None
-    assert 10 <= small[1].p50_ms <= 20
-    assert downsample(samples[:5], 100) == samples[:5]
 
 
 def test_service_history_validates_its_arguments(zoo: Zoo) -> None:

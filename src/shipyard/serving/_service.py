@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.entities._ids import new_id, utc_now
 from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
 from shipyard.errors import ConfigError, ShipyardError, invalid
-from shipyard.serving._history import Totals, downsample, interval_sample, percentiles_ms
+from shipyard.serving._history import Totals, interval_sample, percentiles_ms
 from shipyard.stores.serving import DeploymentStore
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ class ServingService:
     ) -> list[DeploymentSample]:
         """A server's heartbeat samples (requests, errors, latency percentiles per interval),
         oldest first, within ``since``..``until``. ``max_points`` merges neighbours so a chart
-        gets at most that many (see `downsample`). Raises `DeploymentNotFoundError`."""
+        gets at most that many (see `DeploymentStore.deployment_history`).
+        Raises `DeploymentNotFoundError`."""
         for name, value in (("since", since), ("until", until)):
             if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
                 raise invalid(name, value, "a timezone-aware datetime or None",
@@ -89,8 +90,8 @@ class ServingService:
             msg = "max_points"
             raise invalid(msg, max_points, "an integer >= 1 or None",
                           where="deployment_history")
-        samples = self.store.deployment_history(deployment_id, since=since, until=until)
-        return downsample(samples, max_points) if max_points else samples
+        return self.store.deployment_history(deployment_id, since=since, until=until,
+                                             max_points=max_points)
 
     def is_live(self, deployment: Deployment, now: datetime | None = None) -> bool:
         return deployment.is_live(now or utc_now(), stale_after=self.stale_after)

@@ -42,9 +42,18 @@ class DeploymentStore(abc.ABC):
     @abc.abstractmethod
     def deployment_history(
         self, deployment_id: str, *, since: datetime | None = None,
-        until: datetime | None = None,
+        until: datetime | None = None, max_points: int | None = None,
     ) -> list[DeploymentSample]:
         """The deployment's samples with ``since <= at <= until``, oldest first.
+
+        With ``max_points`` and more samples than that, neighbours are merged so that a chart
+        gets at most ``max_points`` (done by the backend: a 7-day history is 40,000 rows).
+        The time from the first to the last sample, in milliseconds, is cut into
+        ``max_points`` equal buckets (bucket = ``(at - first) * max_points // (last - first +
+        1)``); each non-empty bucket becomes one sample at its latest ``at``, with the sums of
+        ``seconds``, ``requests`` and ``errors``, and each percentile the mean of the bucket's
+        non-null values weighted by their requests (the plain mean when those carry no
+        requests; an approximation: percentiles do not add up).
         Raises `DeploymentNotFoundError` for an unknown id (a known one may have none)."""
 
     @abc.abstractmethod

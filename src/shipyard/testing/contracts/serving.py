@@ -176,3 +176,40 @@ class DeploymentStoreContract:
         # a new deployment reusing the id starts with an empty history
         store.create_deployment(_deployment(id=gone.id))
         assert store.deployment_history(gone.id) == []
+
+    def test_history_merges_into_at_most_max_points(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        t0 = dep.started_at
+        samples = [self._sample(t0 + timedelta(seconds=10 * i), requests=i, errors=i % 2,
+                                p50_ms=float(i), p95_ms=2.0 * i,
+                                p99_ms=None if i % 3 else 30.0) for i in range(100)]
+        for sample in samples:
+            store.heartbeat_deployment(dep.id, at=sample.at, sample=sample)
+        assert store.deployment_history(dep.id) == samples
+        assert store.deployment_history(dep.id, max_points=100) == samples
+        merged = store.deployment_history(dep.id, max_points=10)
+        # 990 s cut into 10 buckets of 99.0001 s: ten samples each
+        assert [m.at for m in merged] == [samples[10 * k + 9].at for k in range(10)]
+        assert [m.requests for m in merged] == [sum(range(10 * k, 10 * k + 10))
+                                                for k in range(10)]
+        assert [m.errors for m in merged] == [5] * 10
+        assert [m.seconds for m in merged] == [150.0] * 10
+        first = range(10)  # p50 = i weighted by i requests
+        assert merged[0].p50_ms == pytest.approx(sum(i * i for i in first) / sum(first))
+        assert merged[0].p95_ms == pytest.approx(2 * sum(i * i for i in first) / sum(first))
+        assert all(m.p99_ms == pytest.approx(30.0) for m in merged)
+        window = store.deployment_history(dep.id, since=samples[50].at, max_points=5)
+        assert len(window) == 5
+        assert sum(m.requests for m in window) == sum(range(50, 100))
+
+    def test_merged_percentiles_without_requests_are_plain_means(self, store: Any) -> None:
+        dep = store.create_deployment(_deployment())
+        for i, p50 in enumerate((2.0, 4.0, None)):
+            at = dep.started_at + timedelta(seconds=15 * i)
+            store.heartbeat_deployment(dep.id, at=at, sample=self._sample(
+                at, requests=0, errors=0, p50_ms=p50, p95_ms=None, p99_ms=None))
+        [merged] = store.deployment_history(dep.id, max_points=1)
+        assert merged.p50_ms == pytest.approx(3.0)
+        assert merged.p95_ms is None
+        assert merged.requests == 0
+        assert merged.seconds == 45.0

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, case, delete, func, literal_column, select, update
 
 from shipyard.backends.metadata.sql import schema as s
 from shipyard.entities._ids import from_ms, to_ms
@@ -29,10 +29,33 @@ def _models_json(models: Sequence[DeployedModel]) -> str:
     return json.dumps([{"name": m.name, "version": m.version, "uri": m.uri} for m in models])
 
 
+def _opt(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _sample(row: Any) -> DeploymentSample:
     return DeploymentSample(
-        at=from_ms(row.at), seconds=row.seconds, requests=row.requests,  # type: ignore[arg-type]
-        errors=row.errors, p50_ms=row.p50_ms, p95_ms=row.p95_ms, p99_ms=row.p99_ms)
+        at=from_ms(int(row.at)), seconds=float(row.seconds),  # type: ignore[arg-type]
+        requests=int(row.requests), errors=int(row.errors), p50_ms=_opt(row.p50_ms),
+        p95_ms=_opt(row.p95_ms), p99_ms=_opt(row.p99_ms))
+
+
+def _merged(conds: list[Any], lo: int, hi: int, max_points: int) -> Any:
+    """Samples merged into ``max_points`` equal time buckets (see the port's docstring), in
+    SQL. The integers are inlined so that ``/`` is integer division on both databases."""
+    bucket = ((sc.at - literal_column(str(int(lo)))) * literal_column(str(int(max_points)))
+              ).op("/")(literal_column(str(int(hi) - int(lo) + 1)))
+
+    def pct(col: Any) -> Any:
+        weight = func.sum(case((col.is_not(None), sc.requests), else_=0))
+        return func.coalesce(func.sum(col * sc.requests) / func.nullif(weight, 0),
+                             func.avg(col)).label(col.name)
+
+    at = func.max(sc.at)
+    return (select(at.label("at"), func.sum(sc.seconds).label("seconds"),
+                   func.sum(sc.requests).label("requests"), func.sum(sc.errors).label("errors"),
+                   pct(sc.p50_ms), pct(sc.p95_ms), pct(sc.p99_ms))
+            .where(*conds).group_by(bucket).order_by(at))
 
 
 def _deployment(row: Any) -> Deployment:
@@ -107,19 +130,24 @@ class SqlDeploymentMixin(DeploymentStore):
 
     def deployment_history(
         self, deployment_id: str, *, since: datetime | None = None,
-        until: datetime | None = None,
+        until: datetime | None = None, max_points: int | None = None,
     ) -> list[DeploymentSample]:
-        q = select(s.deployment_samples).where(sc.deployment_id == deployment_id)
+        conds = [sc.deployment_id == deployment_id]
         if since is not None:
-            q = q.where(sc.at >= to_ms(since))
+            conds.append(sc.at >= to_ms(since))
         if until is not None:
-            q = q.where(sc.at <= to_ms(until))
-        q = q.order_by(sc.at)
+            conds.append(sc.at <= to_ms(until))
 
         def read(conn: Connection) -> list[Any] | None:
             if conn.execute(select(dc.id).where(dc.id == deployment_id)).first() is None:
                 return None
-            return list(conn.execute(q).all())
+            if max_points:
+                lo, hi, n = conn.execute(select(func.min(sc.at), func.max(sc.at),
+                                                func.count()).where(*conds)).one()
+                if n > max_points:
+                    return list(conn.execute(_merged(conds, lo, hi, max_points)).all())
+            return list(conn.execute(select(s.deployment_samples).where(*conds)
+                                     .order_by(sc.at)).all())
 
         rows = self._read(read)
         if rows is None:
