@@ -1,16 +1,19 @@
 """Prediction and feedback logging, off the request path, to Parquet in the artifact store.
 
-A request hands its record to `PredictionLogger.log` (a deque append, no I/O). A background
-thread wakes every ``flush_interval`` seconds (or sooner when ``flush_rows`` rows wait),
-groups the records by model, version and hour, and writes one Parquet file per group::
+A request hands its record to `PredictionLogger.log` (no I/O): a record with a numeric matrix
+input and numeric outputs is copied into growing numpy columns of its group (model, version,
+hour, input layout), anything else is kept as is. A background thread wakes every
+``flush_interval`` seconds (or sooner when ``flush_rows`` rows wait) and writes one Parquet
+file per group; building a file from packed columns costs no per-request Python work, so the
+writer holds the GIL only briefly while requests are being served::
 
     predictions/<model>/<YYYY-MM-DD>/<HH>/<YYYYMMDDTHHMMSS>-<pid>-<seq>.parquet
     feedback/<model>/<YYYY-MM-DD>/<HH>/<YYYYMMDDTHHMMSS>-<pid>-<seq>.parquet
 
-The queue is bounded: a record that does not fit is dropped and counted (``dropped`` and the
-``on_drop`` callback, which the server turns into a Prometheus counter), never silently; a
-file that cannot be written is counted the same way. The columns are a contract with the
-monitoring subsystem; see docs/serving.md ("Prediction logs").
+The buffer is bounded (``queue_size`` requests): a record that does not fit is dropped and
+counted (``dropped`` and the ``on_drop`` callback, which the server turns into a Prometheus
+counter), never silently; a file that cannot be written is counted the same way. The columns
+are a contract with the monitoring subsystem; see docs/serving.md ("Prediction logs").
 """
 
 from __future__ import annotations
@@ -262,10 +265,12 @@ class PredictionLogger:
             import pyarrow.parquet  # noqa: F401
         except ImportError:
             log.warning("prediction log: pyarrow is missing (pip install 'shipyard[serving]')")
+        trim = _malloc_trim()
         while not self._stop.is_set():
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            self.flush()
+            if self.flush() and trim is not None:
+                trim(0)  # hand the file's buffers back to the OS (a server's RSS stays flat)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything buffered, then stop the writer."""
@@ -321,6 +326,17 @@ class PredictionLogger:
         self.files_written += 1
         self.rows_written += table.num_rows
         return 1
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (None elsewhere): the writer's freed columns and Parquet
+    buffers stay mapped by the allocator otherwise. ctypes releases the GIL for the call."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 # -- tables -------------------------------------------------------------------------------
