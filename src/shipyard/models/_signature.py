@@ -370,6 +370,8 @@ def validate_matrix(spec: tuple[ColSpec, ...], arr: Any) -> np.ndarray[Any, Any]
     `validate_columns`, which gives the same result or names the offending value."""
     import numpy as np
 
+    if not isinstance(spec, tuple):  # a tensor signature: validate_input handles it
+        return None
     if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] != len(spec) or (
             arr.dtype.kind not in "biuf"):
         return None
