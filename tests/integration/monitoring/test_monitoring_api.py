@@ -201,3 +201,49 @@ def test_service_report_by_start_or_count_back(churn: Churn) -> None:
         svc.report("m", T0.replace(tzinfo=None))
     with pytest.raises(InvalidArgumentError, match="count of windows back"):
         svc.report("m", -1)
+
+
+@pytest.mark.slow
+def test_fuzzing_the_monitor_routes_finds_no_server_error(churn: Churn) -> None:
+    """schemathesis drives every /api/v1/monitors operation from the OpenAPI document; path
+    names point at real monitors (one with evaluated windows for reads and reports, one
+    with nothing due for runs), so the handlers' own checks are fuzzed, not only 404s."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+    )
+
+    svc = churn.client.monitoring
+    svc.create_monitor("fz-hist", model="models:/churn@champion", window="1h", start=T0)
+    churn.log_hour(T0, 200, labels=0.5)
+    churn.log_hour(T0 + HOUR, 200, shift=15)
+    svc.run("fz-hist", now=T0 + 2 * HOUR)
+    svc.create_monitor("fz-new", model="models:/churn@champion", window="1h")
+    app = create_app(churn.client, auth=False)
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    operations = [r.ok() for r in schema.get_all_operations()
+                  if r.ok().path.startswith("/api/v1/monitors")]
+    assert len(operations) == 9
+    failures: list[str] = []
+    for operation in operations:
+        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def check(case: schemathesis.Case) -> None:
+            if case.path_parameters and "name" in case.path_parameters:
+                if case.path.endswith("/run"):
+                    case.path_parameters["name"] = "fz-new"
+                elif case.method == "GET":
+                    case.path_parameters["name"] = "fz-hist"
+            case.call_and_validate(checks=[not_a_server_error, response_schema_conformance,
+                                           content_type_conformance])
+
+        try:
+            check()
+        except Exception as exc:  # collect every operation's failure
+            failures.append(f"{operation.label}: {str(exc)[:2000]}")
+    assert failures == [], "\n\n".join(failures)
+    assert svc.get_monitor("fz-hist").last_window_end == T0 + 2 * HOUR
