@@ -200,3 +200,15 @@ def test_a_packed_block_that_fails_to_write_counts_its_rows() -> None:
                                ("predictions", "m", 2)]
     assert logger.dropped == {("predictions", "m"): 4}
     assert logger.log(_record(3))  # written (or dropped) records free their place
+
+
+def test_non_numeric_inputs_take_the_record_path_and_are_written() -> None:
+    store = MemoryArtifactStore()
+    logger = PredictionLogger(store)
+    logger.log(PredictionRecord(model="m", version=1, request_id="o", timestamp_ms=0,
+                                latency_ms=1.0, input=np.array([["a", 1]], dtype=object),
+                                columns=("x", "y"), predictions=np.array([1])))
+    assert logger.flush() == 1
+    assert not logger.dropped
+    row = _read(store, "predictions/m/").to_pylist()[0]
+    assert (row["input.x"], row["input.y"], row["output.prediction"]) == ("a", 1, 1)

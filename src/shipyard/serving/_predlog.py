@@ -112,7 +112,8 @@ class _Block:
     def layout(rec: PredictionRecord) -> tuple[Any, ...] | None:
         """What makes records packable together (None: keep the records)."""
         x, pred, proba = rec.input, rec.predictions, rec.probabilities
-        if type(x).__module__ != "numpy" or getattr(x, "ndim", 0) != 2 or type(
+        if type(x).__module__ != "numpy" or getattr(x, "ndim", 0) != 2 or (
+                x.dtype.kind not in "biuf") or type(
                 pred).__module__ != "numpy" or pred.ndim != 1 or pred.dtype.kind not in "biuf":
             return None
         if proba is not None and (type(proba).__module__ != "numpy" or proba.ndim != 2):
