@@ -16,7 +16,8 @@ def test_a_tensor_signature_is_served_through_the_fast_path(zoo: Zoo) -> None:
     run = zoo.client.tracking.create_run(experiment="tensor-signature")
     zoo.client.models.log_model(run.id, estimator, input_example=zoo.X[:10])
     model = zoo.client.models.load_model(f"runs:/{run.id}/model")
-    assert model.signature is not None and model.signature.is_tensor
+    assert model.signature is not None
+    assert model.signature.is_tensor
     assert validate_matrix(model.signature.inputs, zoo.X[:3]) is None  # type: ignore[arg-type]
 
     predictor = Predictor(model)
