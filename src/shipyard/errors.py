@@ -9,9 +9,9 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     ├── InvalidArgumentError(ValueError)
     │   ├── InvalidFilterError         a malformed search filter; points at the token
     │   ├── RangeNotSatisfiableError   a byte range outside an artifact (HTTP 416)
-    │   ├── SignatureError             model input does not match the signature; .column .value .expected
+    │   ├── SignatureError             input does not match the signature; .column .value .expected
     │   ├── PredictionError            the model itself rejected an input that passed the signature
-    │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown value
+    │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown
     ├── NotFoundError(LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
@@ -145,7 +145,8 @@ class ParamConflictError(ConflictError):
 
 class AliasConflictError(ConflictError):
     code = "alias-conflict"
-    default_hint = "read the alias again and retry; `shipyard models history NAME` shows who moved it"
+    default_hint = ("read the alias again and retry; "
+                    "`shipyard models history NAME` shows who moved it")
 
 
 class ModelNotFoundError(NotFoundError):

@@ -318,7 +318,8 @@ def test_versions_of_private_runs_are_shown_without_the_runs_data(world: AuthWor
         promoted = [e for e in ok(world.api.get(f"{API}/churn/history",
                                                 headers=world.as_(who)))
                     if e["action"] == "alias.promoted"]
-        assert promoted and "rules" not in promoted[-1]["detail"]
+        assert promoted
+        assert "rules" not in promoted[-1]["detail"]
         assert promoted[-1]["detail"]["rules_hidden"] is True
     promoted = [e for e in ok(world.api.get(f"{API}/churn/history", headers=world.as_("ed")))
                 if e["action"] == "alias.promoted"]
