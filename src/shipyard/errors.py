@@ -11,7 +11,7 @@ Every error carries a stable kebab-case ``code`` (it crosses the wire in client 
     │   ├── RangeNotSatisfiableError   a byte range outside an artifact (HTTP 416)
     │   ├── SignatureError             input does not match the signature; .column .value .expected
     │   ├── PredictionError            the model itself rejected an input that passed the signature
-    │   └── InvalidRuleError           a promotion rule that does not parse or names an unknown
+    │   └── InvalidRuleError           a malformed promotion rule, or one naming an unknown value
     ├── NotFoundError(LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
