@@ -86,6 +86,12 @@ def api(server_client: Client) -> Iterator[ApiClient]:
     client.close()
 
 
+@pytest.fixture
+def ui(api: ApiClient) -> ApiClient:
+    """The same in-process app as ``api``, named for the tests of HTML pages."""
+    return api
+
+
 def basic(username: str, password: str) -> dict[str, str]:
     raw = base64.b64encode(f"{username}:{password}".encode()).decode()
     return {"Authorization": f"Basic {raw}"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,16 +14,8 @@ from tests.server.conftest import ApiClient
 from shipyard.client import Client
 from shipyard.entities._ids import utc_now
 from shipyard.entities.serving import DeployedModel, Deployment, DeploymentSample
-from shipyard.server import create_app
 
 MODEL = (DeployedModel(name="churn", version=3, uri="models:/churn@champion"),)
-
-
-@pytest.fixture
-def ui(server_client: Client) -> Iterator[ApiClient]:
-    client = ApiClient(create_app(server_client, auth=False))
-    yield client
-    client.close()
 
 
 @pytest.fixture

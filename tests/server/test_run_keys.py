@@ -5,23 +5,14 @@ private."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from tests.server.conftest import ApiClient, AuthWorld, err, ok
 
 from shipyard.client import Client
-from shipyard.server import create_app
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def ui(server_client: Client) -> Iterator[ApiClient]:
-    client = ApiClient(create_app(server_client, auth=False))
-    yield client
-    client.close()
 
 
 @pytest.fixture

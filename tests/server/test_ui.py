@@ -57,13 +57,6 @@ def world(server_client: Client) -> dict[str, Any]:
     return {"exp": exp.id, "ids": ids, "other": other.id}
 
 
-@pytest.fixture
-def ui(server_client: Client) -> Iterator[ApiClient]:
-    client = ApiClient(create_app(server_client, auth=False))
-    yield client
-    client.close()
-
-
 # -- packaging ------------------------------------------------------------------------------
 def test_templates_and_scripts_load_nothing_from_other_sites() -> None:
     """No CDN: every script and stylesheet is a packaged file under /static."""
