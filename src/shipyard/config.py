@@ -227,7 +227,7 @@ class Settings(BaseSettings):
         "serve_log_flush_rows rows are waiting).",
     )
     serve_log_flush_rows: int = Field(
-        default=50_000, ge=1,
+        default=10_000, ge=1,
         description="Rows that make the prediction logger write a file before the interval "
         "(bounds the memory the waiting rows take).",
     )

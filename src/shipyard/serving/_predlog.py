@@ -198,7 +198,7 @@ class PredictionLogger:
     """A bounded buffer and one writer thread for prediction and feedback records."""
 
     def __init__(self, artifacts: ArtifactStore, *, queue_size: int = 100_000,
-                 flush_interval: float = 30.0, flush_rows: int = 50_000,
+                 flush_interval: float = 30.0, flush_rows: int = 10_000,
                  on_drop: DropCallback | None = None) -> None:
         self.artifacts = artifacts
         self.queue_size = queue_size

@@ -63,7 +63,12 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
     POST /admin/reload. See docs/serving.md.
     """
     import logging
+    import os
 
+    # A process of its own: Arrow's allocator (mimalloc) keeps the buffers of every
+    # prediction-log file it wrote; the system allocator hands them back (malloc_trim after
+    # each file), which keeps a loaded server ~40 MB smaller. Set before pyarrow loads.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     overrides = {"serve_host": host, "serve_port": port, "serve_workers": workers,
                  "serve_max_batch_size": max_batch_size,
                  "serve_max_latency_ms": max_latency_ms,
