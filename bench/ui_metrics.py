@@ -97,6 +97,12 @@ def measure(home: Path, exp_id: str, repeat: int) -> dict[str, Any]:
         for label, url in cases.items():
             out[label] = timed(get(url), repeat)
             log(f"{label}: p50 {out[label]['p50_ms']:.1f} ms, p90 {out[label]['p90_ms']:.1f} ms")
+        # a different run each time, spread over the store: none of its pages read before
+        others = iter(r.id for r in client.tracking.search_runs(
+            [exp_id], max_results=5000).items[97::233])
+        label = "run page, a different run each request"
+        out[label] = timed(lambda: get(f"/runs/{next(others)}")(), repeat)
+        log(f"{label}: p50 {out[label]['p50_ms']:.1f} ms, p90 {out[label]['p90_ms']:.1f} ms")
         page = http.get(f"/runs/{run_id}").text
         out["run page bytes"] = len(page)
     return out
