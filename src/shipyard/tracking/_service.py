@@ -334,14 +334,16 @@ class TrackingService:
         return run
 
     def _log_stream(self, run: Run, stream: BinaryIO, path: str) -> ArtifactInfo:
-        clean = validate_artifact_path(path)
-        run_id = run.id
+        info = self._store_stream(run, stream, validate_artifact_path(path))
+        self.metadata.record_artifact(run.id, info)
+        return info
+
+    def _store_stream(self, run: Run, stream: BinaryIO, clean: str) -> ArtifactInfo:
+        """Put the bytes at the (validated) path; its record is the caller's to write."""
         reader = HashingReader(stream)
         self.artifacts.put(self._key(run, clean), reader)  # type: ignore[arg-type]
-        info = ArtifactInfo(path=clean, size=reader.size, sha256=reader.sha256,
+        return ArtifactInfo(path=clean, size=reader.size, sha256=reader.sha256,
                             created_at=utc_now())
-        self.metadata.record_artifact(run_id, info)
-        return info
 
     def log_bytes(self, run_id: str, data: bytes, path: str) -> ArtifactInfo:
         return self.log_stream(run_id, io.BytesIO(data), path)
@@ -375,10 +377,7 @@ class TrackingService:
 
         def put(job: tuple[Path, str]) -> ArtifactInfo:
             with job[0].open("rb") as fh:
-                reader = HashingReader(fh)
-                self.artifacts.put(self._key(run, job[1]), reader)  # type: ignore[arg-type]
-            return ArtifactInfo(path=job[1], size=reader.size, sha256=reader.sha256,
-                                created_at=utc_now())
+                return self._store_stream(run, fh, job[1])
 
         # Uploads overlap (an S3 or server round trip per file dominates a folder of small
         # files); records are written in a few transactions instead of one per file.

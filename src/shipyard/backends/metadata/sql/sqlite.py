@@ -12,7 +12,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
-from shipyard.backends.metadata.sql.store import MetricRow, SqlMetadataStore, _param_columns
+from shipyard.backends.metadata.sql.store import (
+    MetricRow,
+    SqlMetadataStore,
+    _param_columns,
+    latest_rows,
+)
 from shipyard.config import Settings
 from shipyard.entities.tracking import ParamValue
 
@@ -110,13 +115,7 @@ class SQLiteMetadataStore(SqlMetadataStore):
                 cur.executemany(_UPSERT_TAG, [(run_id, k, v) for k, v in sorted(tags.items())])
             if metric_rows:
                 cur.executemany(_INSERT_METRICS, metric_rows)
-                latest: dict[str, MetricRow] = {}
-                for r in metric_rows:  # no tuple building per point: this loop sees them all
-                    cur_row = latest.get(r[1])
-                    if cur_row is None or r[2] > cur_row[2] or (
-                            r[2] == cur_row[2] and r[3] >= cur_row[3]):
-                        latest[r[1]] = r
-                cur.executemany(_UPSERT_LATEST, [latest[k] for k in sorted(latest)])
+                cur.executemany(_UPSERT_LATEST, latest_rows(metric_rows))
             return True
         finally:
             cur.close()

@@ -61,6 +61,17 @@ def _chunks(items: Sequence[T], n: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[i : i + n]
 
 
+def latest_rows(metric_rows: Sequence[MetricRow]) -> list[MetricRow]:
+    """The newest point (highest step, then newest time) of each key, sorted by key: what
+    ``latest_metrics`` keeps. No tuple is built per point: this loop sees every point."""
+    latest: dict[str, MetricRow] = {}
+    for r in metric_rows:
+        cur = latest.get(r[1])
+        if cur is None or r[2] > cur[2] or (r[2] == cur[2] and r[3] >= cur[3]):
+            latest[r[1]] = r
+    return [latest[k] for k in sorted(latest)]
+
+
 def _param_columns(value: ParamValue) -> tuple[str, str | None, float | None]:
     encoded = json.dumps(value)
     if isinstance(value, bool):
@@ -405,11 +416,7 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
                     msg, hint="log the new value under another key, or start a new run")
 
     def _upsert_latest(self, conn: Connection, metric_rows: list[MetricRow]) -> None:
-        latest: dict[str, MetricRow] = {}
-        for row in metric_rows:
-            cur = latest.get(row[1])
-            if cur is None or (row[2], row[3]) >= (cur[2], cur[3]):
-                latest[row[1]] = row
+        latest = latest_rows(metric_rows)
         ins = self.dialect_insert(s.latest_metrics)
         lm = s.latest_metrics.c
         stmt = ins.on_conflict_do_update(
@@ -421,7 +428,7 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         )
         conn.execute(stmt, [
             {"run_id": r[0], "key": r[1], "step": r[2], "timestamp": r[3], "value": r[4]}
-            for r in (latest[k] for k in sorted(latest))])
+            for r in latest])
 
     def delete_tag(self, run_id: str, key: str) -> None:
         def txn(conn: Connection) -> None:
