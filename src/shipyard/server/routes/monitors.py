@@ -26,6 +26,9 @@ Keys = Annotated[list[Annotated[str, Query(max_length=250)]] | None,
                  Query(max_length=1000, description="Only these series (default: all).")]
 REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; style-src 'unsafe-inline'; "
               "script-src 'unsafe-inline'; img-src data:")
+REPORT_HEADERS = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+                  "Cache-Control": "no-store"}
+"""Headers of a self-contained HTML report (the API's ``format=html`` and the UI's page)."""
 MAX_RUN_WINDOWS = 168
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -168,9 +171,7 @@ def get_report(name: str, request: Request, _: Caller,
     chosen: datetime | int | None = window if window is not None else back
     report = monitoring(request).report(name, chosen)
     if format == "html":
-        return HTMLResponse(report.to_html(), headers={
-            "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store"})
+        return HTMLResponse(report.to_html(), headers=REPORT_HEADERS)
     return respond(report.to_dict())
 
 

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 
 from shipyard.entities._ids import from_ms, to_ms
 from shipyard.entities.monitoring import MonitorResult, MonitorValue
-from shipyard.server.routes.monitors import REPORT_CSP
+from shipyard.server.routes.monitors import REPORT_HEADERS
 from shipyard.server.ui._core import PageDep, UiRoute
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
@@ -134,8 +134,6 @@ def report(name: str, p: PageDep) -> Response:
     """The window's self-contained HTML report (`MonitoringService.report`); its JSON twin
     is ``/api/v1/monitors/{name}/report``."""
     rep = p.client.monitoring.report(name, _window(p.request.query_params.get("window")))
-    response = HTMLResponse(rep.to_html(), headers={
-        "Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store"})
+    response = HTMLResponse(rep.to_html(), headers=REPORT_HEADERS)
     p.finish(response)
     return response
