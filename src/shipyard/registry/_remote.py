@@ -12,14 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shipyard._internal.wire import load
 from shipyard.entities.registry import AuditEvent, ModelAlias, ModelVersion, RegisteredModel
-from shipyard.registry._gates import RuleResult
-from shipyard.registry._service import (
-    PromotionResult,
-    RegistryService,
-    _check_version,
-    rejected,
-)
+from shipyard.registry._service import PromotionResult, RegistryService, _check_version
 from shipyard.registry._webhooks import WebhookDispatcher
 from shipyard.stores.metadata import UNSET
 from shipyard.stores.registry_commands import RegistryCommands
@@ -29,15 +24,6 @@ if TYPE_CHECKING:
     from shipyard.models import ModelService
     from shipyard.stores.registry import ModelStore
     from shipyard.tracking import TrackingService
-
-
-def _result(data: Mapping[str, Any]) -> PromotionResult:
-    rules = [RuleResult(rule=r["rule"], passed=bool(r["passed"]), left=r.get("left"),
-                        right=r.get("right"), op=r.get("op"), detail=r.get("detail") or "",
-                        skipped=bool(r.get("skipped"))) for r in data.get("results", [])]
-    return PromotionResult(name=data["name"], alias=data["alias"],
-                           candidate=int(data["candidate"]), previous=data.get("previous"),
-                           results=rules, promoted=bool(data.get("promoted")))
 
 
 class RemoteRegistryService(RegistryService):
@@ -130,7 +116,7 @@ class RemoteRegistryService(RegistryService):
         data = self.commands.promote_command(
             name, to=to, rules=rules, from_alias=from_alias,
             version=None if version is None else _check_version(version), dry_run=True)
-        return _result(data), self.find_alias(name, to)
+        return load(PromotionResult, data), self.find_alias(name, to)
 
     def try_promote(self, name: str, *, to: str, rules: Sequence[str] = (),
                     from_alias: str | None = None, version: int | str | None = None,
@@ -138,16 +124,7 @@ class RemoteRegistryService(RegistryService):
         data = self.commands.promote_command(
             name, to=to, rules=rules, from_alias=from_alias,
             version=None if version is None else _check_version(version), reason=reason)
-        return _result(data)
-
-    def promote(self, name: str, *, to: str, rules: Sequence[str] = (),
-                from_alias: str | None = None, version: int | str | None = None,
-                actor: str | None = None, reason: str | None = None) -> PromotionResult:
-        result = self.try_promote(name, to=to, rules=rules, from_alias=from_alias,
-                                  version=version, reason=reason)
-        if not result.promoted:
-            raise rejected(result)
-        return result
+        return load(PromotionResult, data)
 
 
 def registry_service(store: ModelStore | None, tracking: TrackingService,
