@@ -14,6 +14,7 @@ An alias moved by someone else meanwhile is ``409`` ``alias-conflict``.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -138,12 +139,7 @@ class PromotionOut(BaseModel):
 
 
 def _promotion(result: PromotionResult, *, dry_run: bool) -> dict[str, Any]:
-    return {"name": result.name, "alias": result.alias, "candidate": result.candidate,
-            "previous": result.previous, "passed": result.passed, "promoted": result.promoted,
-            "dry_run": dry_run,
-            "results": [{"rule": r.rule, "passed": r.passed, "left": r.left, "op": r.op,
-                         "right": r.right, "detail": r.detail, "skipped": r.skipped}
-                        for r in result.results]}
+    return {**asdict(result), "passed": result.passed, "dry_run": dry_run}
 
 
 # -- registered models ----------------------------------------------------------------------
