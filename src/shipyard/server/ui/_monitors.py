@@ -106,6 +106,8 @@ def _window(raw: str | None) -> datetime | None:
 
 @router.get("/monitors/{name}")
 def monitor(name: str, p: PageDep) -> Response:
+    from shipyard.monitoring import MonitoringReport
+
     service = p.client.monitoring
     found = service.get_monitor(name)
     results = service.list_results(name, max_results=WINDOWS)
@@ -117,7 +119,9 @@ def monitor(name: str, p: PageDep) -> Response:
             or _is_performance(k)] + [f"drift.{f}.score" for f in features]
     values = service.get_values(name, keys, start=start) if keys else []
     chosen = _chosen(results, p.request.query_params.get("window"))
-    rep = service.report(name, chosen.window_start).to_dict() if chosen else {}
+    # the sections of the window's report, from the result in hand (`report` would read the
+    # monitor, the window and its history again)
+    rep = MonitoringReport.from_summary(chosen.summary, title=name).to_dict() if chosen else {}
     return p.render(
         "monitor.html", section="monitors", monitor=found, results=results, latest=latest,
         charts=_charts(features, latest, values), chosen=chosen,
