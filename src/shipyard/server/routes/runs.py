@@ -96,7 +96,7 @@ def search_runs(body: SearchRuns, policy: Caller, tracking: Tracking) -> Respons
 
 
 @router.post("/runs/batch-get", response_model=list[RunOut])
-def get_runs(body: RunIds, policy: Caller, tracking: Tracking, st: State) -> Response:
+def get_runs(body: RunIds, policy: Caller, tracking: Tracking) -> Response:
     """Runs in the order asked; unknown (or unreadable) ids are left out."""
     return respond(_visible(policy, tracking.get_runs(body.run_ids)))
 
@@ -110,10 +110,10 @@ def search_runs_get(query: Annotated[SearchRuns, Query()], policy: Caller,
 
 
 @router.get("/runs/batch-get", response_model=list[RunOut])
-def get_runs_get(query: Annotated[RunIds, Query()], policy: Caller, tracking: Tracking,
-                 st: State) -> Response:
+def get_runs_get(query: Annotated[RunIds, Query()], policy: Caller,
+                 tracking: Tracking) -> Response:
     """The same as a link: ``?run_ids=a&run_ids=b`` (the UI's compare page's JSON twin)."""
-    return get_runs(query, policy, tracking, st)
+    return get_runs(query, policy, tracking)
 
 
 @router.post("/runs/heartbeat", status_code=204)
@@ -158,7 +158,7 @@ def purge_runs(body: RunIds, policy: Caller, tracking: Tracking, st: State) -> R
 
 
 @router.get("/runs/deleted", response_model=list[RunOut])
-def list_deleted_runs(policy: Caller, tracking: Tracking, st: State,
+def list_deleted_runs(policy: Caller, tracking: Tracking,
                       deleted_before: datetime | None = None) -> Response:
     """Soft-deleted runs (optionally only those deleted before a time)."""
     return respond(_visible(policy, tracking.list_deleted_runs(
@@ -166,8 +166,8 @@ def list_deleted_runs(policy: Caller, tracking: Tracking, st: State,
 
 
 @router.get("/runs/stale", response_model=list[RunOut])
-def list_stale_runs(heartbeat_before: datetime, policy: Caller, tracking: Tracking,
-                    st: State) -> Response:
+def list_stale_runs(heartbeat_before: datetime, policy: Caller,
+                    tracking: Tracking) -> Response:
     """Running runs whose last heartbeat is older than ``heartbeat_before``."""
     return respond(_visible(policy, tracking.find_stale_runs(
         heartbeat_before=heartbeat_before)))
