@@ -366,10 +366,10 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(server: Served) -> N
     assert len(operations) >= 15
     failures: list[str] = []
     for operation in operations:
-        if operation.path == "/admin/reload" or "/rf" in operation.path:
-            continue  # reloads are slow; rf's routes are lr's code path with another schema
+        if operation.path == "/admin/reload":
+            continue  # reloading 25 times in a row is slow and tells nothing new
 
-        @settings(max_examples=20, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case: schemathesis.Case) -> None:
