@@ -391,27 +391,29 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=2, default=str))
 
 
+def _timings(tool: dict[str, Any]) -> None:
+    """A tool's server timings (p50 / p90) and its time to interactive."""
+    for name, v in tool.items():
+        if isinstance(v, dict) and "p50_ms" in v:
+            print(f"  {name:<46} {v['p50_ms']:8.1f} ms / {v['p90_ms']:.1f} ms")
+    b = tool["browser"]
+    print(f"  {'time to interactive in Chromium (median)':<46} {b['tti_ms']:8.0f} ms "
+          f"(first row {b['first_row_ms']:.0f} ms, load {b['load_ms']:.0f} ms)")
+
+
 def report(r: dict[str, Any]) -> None:
     s = r["shipyard"]
     print(f"\nRuns page, {r['runs']:,} runs x {r['keys']} keys "
           f"({r['keys'] // 2} params + {r['keys'] - r['keys'] // 2} metrics per run)\n")
     print(f"{'Shipyard (server time, p50 / p90)':<48} {'':>10}")
-    for name, v in s.items():
-        if isinstance(v, dict) and "p50_ms" in v:
-            print(f"  {name:<46} {v['p50_ms']:8.1f} ms / {v['p90_ms']:.1f} ms")
+    _timings(s)
     b = s["browser"]
-    print(f"  {'time to interactive in Chromium (median)':<46} {b['tti_ms']:8.0f} ms "
-          f"(first row {b['first_row_ms']:.0f} ms, load {b['load_ms']:.0f} ms)")
     print(f"  {'page size':<46} {s['page_bytes'] / 1024:8.0f} KB")
     if "mlflow" in r:
         m = r["mlflow"]
         print(f"\nMLflow {m['version']} (server time, p50 / p90)")
-        for name, v in m.items():
-            if isinstance(v, dict) and "p50_ms" in v:
-                print(f"  {name:<46} {v['p50_ms']:8.1f} ms / {v['p90_ms']:.1f} ms")
+        _timings(m)
         mb = m["browser"]
-        print(f"  {'time to interactive in Chromium (median)':<46} {mb['tti_ms']:8.0f} ms "
-              f"(first row {mb['first_row_ms']:.0f} ms, load {mb['load_ms']:.0f} ms)")
         print(f"\nShipyard is {mb['tti_ms'] / b['tti_ms']:.1f}x faster to interactive; its "
               f"whole runs page renders in {s['runs page (first 50 runs)']['p50_ms']:.0f} ms "
               f"vs MLflow's runs search alone "
