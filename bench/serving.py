@@ -56,6 +56,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,35 +211,26 @@ class Server:
         except psutil.Error:
             return []
 
-    def cpu(self) -> float:
+    def _tree_sum(self, read: Callable[[Any], float]) -> float:
+        """``read`` summed over the server's live process tree (gone processes skipped)."""
         total = 0.0
         for p in self.tree():
             try:
-                t = p.cpu_times()
-                total += t.user + t.system
+                total += read(p)
             except Exception:
                 continue
         return total
 
+    def cpu(self) -> float:
+        return self._tree_sum(lambda p: (t := p.cpu_times()).user + t.system)
+
     def rss_mb(self) -> float:
-        total = 0
-        for p in self.tree():
-            try:
-                total += p.memory_info().rss
-            except Exception:
-                continue
-        return total / 2**20
+        return self._tree_sum(lambda p: p.memory_info().rss) / 2**20
 
     def pss_mb(self) -> float:
         """Proportional set size of the tree: pages shared by several processes (the
         libraries every worker maps) counted once, split between them."""
-        total = 0
-        for p in self.tree():
-            try:
-                total += p.memory_full_info().pss
-            except Exception:
-                continue
-        return total / 2**20
+        return self._tree_sum(lambda p: p.memory_full_info().pss) / 2**20
 
     def stop(self) -> None:
         if self.proc.poll() is None:
