@@ -92,14 +92,15 @@ class RegistryBehaviour:
 
     def test_create_update_and_tag_a_model(self, client: Client, name: str) -> None:
         reg = client.registry
-        created = reg.create_registered_model(name, description="d", tags={"team": "ml"})
-        assert (created.name, created.tags) == (name, {"team": "ml"})
+        created = reg.create_registered_model(name, description="d",
+                                              tags={"team": "ml", "tier": 1})
+        assert (created.name, created.tags) == (name, {"team": "ml", "tier": "1"})
         with pytest.raises(ModelAlreadyExistsError):
             reg.create_registered_model(name)
         assert reg.update_registered_model(name, description="new").description == "new"
-        assert reg.set_model_tag(name, "stage/area", 3).tags == {"team": "ml",
+        assert reg.set_model_tag(name, "stage/area", 3).tags == {"team": "ml", "tier": "1",
                                                                  "stage/area": "3"}
-        assert reg.delete_model_tag(name, "team").tags == {"stage/area": "3"}
+        assert reg.delete_model_tag(name, "team").tags == {"tier": "1", "stage/area": "3"}
         assert name in [m.name for m in reg.list_registered_models(max_results=1000).items]
 
     def test_version_tags_and_description(self, client: Client, name: str) -> None:

@@ -45,6 +45,14 @@ def _key(value: str) -> str:
     return quote(value, safe="/")  # tag keys may hold "/"; the route takes a path
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)  # tag values, as the service has them
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: _text(v) for k, v in (tags or {}).items()}
+
+
 def _model(name: str) -> str:
     return f"{MODELS}/{_seg(name)}"
 
@@ -151,7 +159,7 @@ class RemoteRegistryStore(ModelStore, RegistryCommands):
     def create_registered_model_command(
         self, name: str, *, description: str = "", tags: Mapping[str, Any] | None = None,
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "tags": dict(tags or {})}
+        body = {"name": name, "description": description, "tags": _tags(tags)}
         return load(RegisteredModel, self._json("POST", MODELS, json=body, idempotent=False))
 
     def update_registered_model_command(self, name: str, *, description: str,
@@ -162,7 +170,7 @@ class RemoteRegistryStore(ModelStore, RegistryCommands):
 
     def set_model_tag_command(self, name: str, key: str, value: Any, *,
                               reason: str | None = None) -> RegisteredModel:
-        body = {"value": value if isinstance(value, str) else str(value), "reason": reason}
+        body = {"value": _text(value), "reason": reason}
         return load(RegisteredModel, self._json("PUT", f"{_model(name)}/tags/{_key(key)}",
                                                 json=body))
 
@@ -181,8 +189,7 @@ class RemoteRegistryStore(ModelStore, RegistryCommands):
         tags: Mapping[str, Any] | None = None, create_model: bool = True,
     ) -> ModelVersion:
         body = {"run_id": run_id, "artifact_path": artifact_path, "description": description,
-                "tags": {k: v if isinstance(v, str) else str(v) for k, v in (tags or {}).items()},
-                "create_model": create_model}
+                "tags": _tags(tags), "create_model": create_model}
         return load(ModelVersion, self._json("POST", f"{_model(name)}/versions", json=body,
                                              idempotent=False))
 
@@ -194,7 +201,7 @@ class RemoteRegistryStore(ModelStore, RegistryCommands):
 
     def set_version_tag_command(self, name: str, version: int, key: str, value: Any, *,
                                 reason: str | None = None) -> ModelVersion:
-        body = {"value": value if isinstance(value, str) else str(value), "reason": reason}
+        body = {"value": _text(value), "reason": reason}
         return load(ModelVersion, self._json(
             "PUT", f"{_version(name, version)}/tags/{_key(key)}", json=body))
 
