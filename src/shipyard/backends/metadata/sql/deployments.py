@@ -139,15 +139,18 @@ class SqlDeploymentMixin(DeploymentStore):
             conds.append(sc.at <= to_ms(until))
 
         def read(conn: Connection) -> list[Any] | None:
-            if conn.execute(select(dc.id).where(dc.id == deployment_id)).first() is None:
-                return None
             if max_points:
                 lo, hi, n = conn.execute(select(func.min(sc.at), func.max(sc.at),
                                                 func.count()).where(*conds)).one()
                 if n > max_points:
                     return list(conn.execute(_merged(conds, lo, hi, max_points)).all())
-            return list(conn.execute(select(s.deployment_samples).where(*conds)
+            rows = list(conn.execute(select(s.deployment_samples).where(*conds)
                                      .order_by(sc.at)).all())
+            # samples exist only for a known deployment: look it up only when there are none
+            if not rows and conn.execute(select(dc.id).where(dc.id == deployment_id)
+                                         ).first() is None:
+                return None
+            return rows
 
         rows = self._read(read)
         if rows is None:
