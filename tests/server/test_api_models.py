@@ -11,6 +11,7 @@ import pytest
 from tests.server.conftest import ApiClient, AuthWorld, err, ok
 
 from shipyard.client import Client
+from shipyard.server import create_app
 
 API = "/api/v1/models"
 
@@ -324,3 +325,16 @@ def test_versions_of_private_runs_are_shown_without_the_runs_data(world: AuthWor
     promoted = [e for e in ok(world.api.get(f"{API}/churn/history", headers=world.as_("ed")))
                 if e["action"] == "alias.promoted"]
     assert promoted[-1]["detail"]["rules"][0]["passed"] is True
+    # the UI's model pages show the same: the snapshot 0.95 only to whoever may read the run
+    from tests.server.test_ui import login
+
+    for who, sees in (("ed", True), ("eve", False)):
+        browser = ApiClient(create_app(world.client, auth=True))
+        try:
+            assert login(browser, who).status_code == 303
+            for path in ("/models/churn", "/models/churn/versions/2"):
+                page = browser.get(path)
+                assert page.status_code == 200
+                assert ("0.95" in page.text) is sees, (who, path)
+        finally:
+            browser.close()

@@ -3,6 +3,7 @@ may not read are shown without the run's data (shared by the API and the UI)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from shipyard.auth import AccessPolicy
@@ -26,13 +27,16 @@ def redact_version(policy: AccessPolicy, mv: ModelVersion) -> ModelVersion:
 
 
 def redact_events(policy: AccessPolicy, reg: RegistryService, name: str,
-                   events: list[AuditEvent]) -> list[AuditEvent]:
+                  events: list[AuditEvent],
+                  versions: Sequence[ModelVersion] | None = None) -> list[AuditEvent]:
     """Promotion events carry both versions' metric values in their rule tables: drop the
-    tables of promotions that involve a version the caller may not read."""
+    tables of promotions that involve a version the caller may not read. ``versions``: the
+    model's versions (deleted ones too) when the caller has them already."""
     if not policy.hidden_experiments():
         return events
-    hidden = {mv.version for mv in reg.list_model_versions(name, include_deleted=True)
-              if _hidden(policy, mv.lineage.experiment_id)}
+    if versions is None:
+        versions = reg.list_model_versions(name, include_deleted=True)
+    hidden = {mv.version for mv in versions if _hidden(policy, mv.lineage.experiment_id)}
     out = []
     for e in events:
         involved = {e.detail.get(k) for k in ("version", "to", "from")}

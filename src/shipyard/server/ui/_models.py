@@ -48,7 +48,7 @@ def model(name: str, p: PageDep) -> Response:
     found = registry.get_registered_model(name)
     versions = [redact_version(p.policy, v) for v in
                 reversed(registry.list_model_versions(name, include_deleted=True))]
-    history = redact_events(p.policy, registry, name, registry.history(name))
+    history = redact_events(p.policy, registry, name, registry.history(name), versions)
     metric_keys = sorted({k for v in versions for k in v.metrics})[:6]
     return p.render("model.html", section="models", model=found, versions=versions,
                     aliases=registry.list_aliases(name), history=list(reversed(history)),
