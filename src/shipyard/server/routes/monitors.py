@@ -30,6 +30,8 @@ REPORT_HEADERS = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options
                   "Cache-Control": "no-store"}
 """Headers of a self-contained HTML report (the API's ``format=html`` and the UI's page)."""
 MAX_RUN_WINDOWS = 168
+"""`MonitoringService.run`'s own default (``MAX_WINDOWS_PER_RUN``; the package is imported
+lazily, so the number is repeated here)."""
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
@@ -103,16 +105,18 @@ class RunOut(BaseModel):
     error: str | None = None
 
 
+def _scalar(value: Any) -> Any:
+    """A rule's value or threshold as JSON: numbers, strings and None as they are."""
+    return value if isinstance(value, int | float | str | None) else str(value)
+
+
 def _outcome(o: WindowOutcome) -> dict[str, Any]:
     return {"monitor": o.monitor,
             "windows": [{"start": s, "end": e} for s, e in o.windows],
             "refreshed": list(o.refreshed),
-            "rules": [{"rule": r.rule, "firing": r.firing,
-                       "value": r.value if isinstance(r.value, int | float | str | None)
-                       else str(r.value),
-                       "threshold": r.threshold if isinstance(r.threshold, int | float | str
-                                                              | None) else str(r.threshold),
-                       "detail": r.detail} for r in o.rules],
+            "rules": [{"rule": r.rule, "firing": r.firing, "value": _scalar(r.value),
+                       "threshold": _scalar(r.threshold), "detail": r.detail}
+                      for r in o.rules],
             "alerts": list(o.alerts), "error": o.error}
 
 
@@ -202,8 +206,8 @@ def create_monitor(body: MonitorCreate, request: Request, policy: Caller,
 @router.post("/monitors/{name}/run", response_model=RunOut)
 def run_monitor(name: str, request: Request, policy: Caller, st: State,
                 max_windows: Annotated[int, Query(ge=1, le=MAX_RUN_WINDOWS, description=(
-                    "Evaluate at most this many due windows (the oldest first)."))] = 168,
-                ) -> Response:
+                    "Evaluate at most this many due windows (the oldest first)."))
+                ] = MAX_RUN_WINDOWS) -> Response:
     """Evaluate the monitor's windows that have ended since the last run, refresh recent
     performance as labels arrived, evaluate its rules and send alerts (editor)."""
     policy.require_role(Role.EDITOR, "run monitors")
