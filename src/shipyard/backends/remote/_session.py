@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pydantic_core
@@ -46,6 +47,11 @@ _BY_STATUS: dict[int, type[ShipyardError]] = {
     409: ConflictError, 503: BackendUnavailableError}
 UNREACHABLE_HINT = ("check SHIPYARD_TRACKING_URI and that `shipyard server` is running and "
                     "reachable there")
+
+
+def segment(value: str | int) -> str:
+    """One URL path segment (a ``/`` inside is escaped)."""
+    return quote(str(value), safe="")
 
 
 def decode_error(response: httpx.Response) -> ShipyardError:

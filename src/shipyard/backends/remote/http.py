@@ -26,6 +26,7 @@ import httpx
 
 from shipyard._internal.wire import jsonable, load, metric_to_wire
 from shipyard.backends.remote._session import RemoteSession
+from shipyard.backends.remote._session import segment as _seg
 from shipyard.backends.remote.registry import RemoteRegistryStore
 from shipyard.entities.search import Expr, OrderBy, render, render_order
 from shipyard.entities.tracking import (
@@ -56,11 +57,6 @@ if TYPE_CHECKING:
 API = "/api/v1"
 CHUNK = 1024 * 1024
 PAGE = 1000  # runs per search request when a caller asks for more
-
-
-def _seg(value: str) -> str:
-    """One URL path segment (a ``/`` inside is escaped)."""
-    return quote(value, safe="")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 from shipyard._internal.wire import load
+from shipyard.backends.remote._session import segment as _seg
 from shipyard.entities.registry import (
     AuditEvent,
     Lineage,
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
 
 MODELS = "/api/v1/models"
 PAGE = 1000
-
-
-def _seg(value: str | int) -> str:
-    return quote(str(value), safe="")
 
 
 def _key(value: str) -> str:
