@@ -224,6 +224,10 @@ class StoredSection:
         return dict(self.data)
 
 
+HISTORY_METRICS = ("accuracy", "f1", "auc", "log_loss", "mae", "rmse", "r2")
+HISTORY_KEYS = ("label_coverage", "labelled", "predictions", *HISTORY_METRICS)
+"""The per-window values a report's performance history charts (`MonitoringReport.history`)."""
+
 _SECTION_KEYS = (("drift", "columns"), ("quality", "columns"), ("prediction_drift", "columns"),
                  ("performance", "overall"))
 """Summary keys that hold a report section, and a key each complete section has."""
@@ -393,8 +397,7 @@ def _performance_section(perf: Mapping[str, Any] | None,
     if not windows and history:
         windows = [{"start": h["window_start"], "coverage": h.get("label_coverage") or 0.0,
                     "labelled": h.get("labelled"), "predictions": h.get("predictions"),
-                    "metrics": {k: h.get(k) for k in ("accuracy", "f1", "auc", "log_loss",
-                                                      "mae", "rmse", "r2") if k in h}}
+                    "metrics": {k: h.get(k) for k in HISTORY_METRICS if k in h}}
                    for h in history]
     if perf:
         o = perf["overall"]

@@ -56,8 +56,6 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 REPORT_HISTORY = 168
 """Windows of performance history a window's report charts (a week of hourly windows)."""
 MAX_REPORT_BACK = 100_000
-_HISTORY_KEYS = ("label_coverage", "labelled", "predictions", "accuracy", "f1", "auc",
-                 "log_loss", "mae", "rmse", "r2")
 VOLUME_HISTORY = 24
 PREFIX = "monitoring"
 
@@ -262,9 +260,11 @@ class MonitoringService:
 
     def _history(self, monitor: Monitor, until: datetime) -> list[dict[str, Any]]:
         """Performance values of the windows up to ``until`` (inclusive), oldest first."""
+        from shipyard.monitoring._report import HISTORY_KEYS
+
         step = monitor.window_seconds * 1000
         since = from_ms(to_ms(until) - (REPORT_HISTORY - 1) * step)
-        points = self.store.get_monitor_values(monitor.name, list(_HISTORY_KEYS), start=since,
+        points = self.store.get_monitor_values(monitor.name, list(HISTORY_KEYS), start=since,
                                                end=from_ms(to_ms(until) + 1))
         rows: dict[int, dict[str, Any]] = {}
         for p in points:
