@@ -119,8 +119,7 @@ class MonitoringService:
             err = invalid("window", window, f"between {MIN_WINDOW_SECONDS} second and "
                           f"{MAX_WINDOW_SECONDS // 86400} days", where="create_monitor")
             raise err
-        if start is not None and (start.tzinfo is None or not
-                                  EARLIEST <= start.astimezone(UTC) < LATEST):
+        if start is not None and not _in_range(start):
             err = invalid("start", start.isoformat(), "an aware datetime (e.g. UTC) from "
                           "1970 to 9998", where="create_monitor")
             raise err
@@ -230,7 +229,7 @@ class MonitoringService:
 
     def _window_result(self, monitor: Monitor, window: datetime | int) -> MonitorResult:
         if isinstance(window, datetime):
-            if window.tzinfo is None or not EARLIEST <= window < LATEST:
+            if not _in_range(window):
                 err = invalid("window", window.isoformat(), "an aware datetime (e.g. UTC) "
                               "from 1970 to 9998, the start of an evaluated window",
                               where="report")
@@ -681,6 +680,12 @@ class MonitoringService:
     def _get_json(self, key: str) -> dict[str, Any]:
         with self.artifacts.open(key) as fh:
             return json.loads(fh.read())  # type: ignore[no-any-return]
+
+
+def _in_range(when: datetime) -> bool:
+    """Whether ``when`` is aware and from 1970 to 9998 (compared as is: converting a time
+    near either end to UTC would overflow)."""
+    return when.tzinfo is not None and EARLIEST <= when < LATEST
 
 
 def _scalar_values(series: Any) -> bool:

@@ -139,6 +139,7 @@ def test_roles_are_enforced_on_monitor_writes(
     ({"options": {"bogus": 1}}, 422, ["options.bogus", "Extra inputs"]),
     ({"start": "2026-01-05T10:00:00"}, 422, ["start", "timezone"]),
     ({"start": "1969-12-31T00:00:00+00:00"}, 400, ["start", "1970"]),
+    ({"start": "9999-12-31T23:00:00-02:00"}, 400, ["start", "9998"]),
     ({"window": None}, 422, ["window"]),
 ])
 def test_bad_input_is_a_4xx_naming_field_value_and_expectation(
