@@ -96,6 +96,8 @@ def test_the_ui_report_and_its_json_twin_show_the_same_window(api: ApiClient,
     assert page.status_code == 200
     assert f'href="/api/v1/monitors/churn-api/report?window={ms}"' in page.text
     assert "0 of 3 features drifted" in page.text
+    # a window that is no epoch-ms value, however long, shows the latest window
+    assert api.get(f"/monitors/churn-api?window={'9' * 5000}").status_code == 200
     html = api.get(f"/monitors/churn-api/report?window={ms}")
     twin = api.get(f"{API}/churn-api/report", params={"window": ms, "format": "html"})
     assert html.status_code == twin.status_code == 200

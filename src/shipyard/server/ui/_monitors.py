@@ -86,22 +86,20 @@ def _charts(features: list[str], latest: dict[str, MonitorValue],
     return {k: v for k, v in charts.items() if v["series"]}
 
 
-def _chosen(results: list[MonitorResult], raw: str | None) -> MonitorResult | None:
-    if not results:
-        return None
-    if raw and raw.isdigit():
-        for r in results:
-            if to_ms(r.window_start) == int(raw):
-                return r
-    return results[-1]
-
-
 def _window(raw: str | None) -> datetime | None:
     """A ``?window=`` value (epoch ms of a window start, as the page links it), or None for
     the latest window."""
     if raw and raw.isdigit() and len(raw) <= len(str(LATEST_MS)) and int(raw) < LATEST_MS:
         return from_ms(int(raw))
     return None
+
+
+def _chosen(results: list[MonitorResult], raw: str | None) -> MonitorResult | None:
+    """The result of the ``?window=`` window, else the latest."""
+    if not results:
+        return None
+    start = _window(raw)
+    return next((r for r in results if r.window_start == start), results[-1])
 
 
 @router.get("/monitors/{name}")
