@@ -571,6 +571,9 @@ class BatchScorer:
         out = _Writer(output, self.settings)
         rej = _Writer(rejects, self.settings)
         done = scored = rejected = chunks = 0
+        import pyarrow as pa
+
+        pool = pa.default_memory_pool()
         try:
             for table, bad in self._chunks(model, files.batches(chunk_rows, text), workers,
                                            passthrough, keep_inputs):
@@ -584,6 +587,7 @@ class BatchScorer:
                     rej.write(bad)
                 if progress is not None:
                     progress(done, total)
+                pool.release_unused()  # hand the written chunk's buffers back at once
             if out.rows == 0:
                 import pyarrow as pa
 
