@@ -54,23 +54,33 @@ CASES: dict[str, tuple[Any, Any, str]] = {
 }
 
 
-def _served(zoo: Zoo, estimator: Any, y: Any, *, frame: bool = False) -> Predictor:
+def _served(zoo: Zoo, estimator: Any, y: Any, *, frame: bool = False,
+            package: str = "compiled") -> Predictor:
+    """``package``: ``compiled`` (as logged today, loaded eagerly), ``lazy`` (the server's
+    way: the estimator stays on disk) or ``old`` (no compiled arrays, as packages logged
+    before them: the fast path is extracted from the estimator and checked at load)."""
     estimator.fit(pd.DataFrame(X, columns=COLS) if frame else X, y)
     run = zoo.client.tracking.create_run(experiment="fast-paths")
-    zoo.client.models.log_model(run.id, estimator,
-                                input_example=pd.DataFrame(X[:30], columns=COLS))
-    model = zoo.client.models.load_model(f"runs:/{run.id}/model")
+    with pytest.MonkeyPatch.context() as mp:
+        if package == "old":
+            mp.setattr("shipyard.models._compiled.save", lambda *a: None)
+        zoo.client.models.log_model(run.id, estimator,
+                                    input_example=pd.DataFrame(X[:30], columns=COLS))
+    model = zoo.client.models.load_model(f"runs:/{run.id}/model", lazy=package == "lazy")
     predictor = Predictor(model)
     predictor.enable_fast_path(X[:30])
     return predictor
 
 
+@pytest.mark.parametrize("package", ["compiled", "lazy", "old"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_fast_path_matches_the_estimator(zoo: Zoo, case: str) -> None:
+def test_fast_path_matches_the_estimator(zoo: Zoo, case: str, package: str) -> None:
     estimator, y, path = CASES[case]
     frame = case.endswith("-on-frame")
-    predictor = _served(zoo, estimator, y, frame=frame)
+    predictor = _served(zoo, estimator, y, frame=frame, package=package)
     assert predictor.path == path
+    compiled = predictor.model.metadata["flavor_options"].get("compiled")
+    assert (compiled is not None) == (path != "native" and package != "old")
     test = rng.normal(size=(257, 4)) * 3
     for rows in (test[:1], test[:100], test):  # packed walk up to 160 rows, then per tree
         pred, proba = predictor.both(predictor.prepare(rows))
@@ -86,6 +96,8 @@ def test_fast_path_matches_the_estimator(zoo: Zoo, case: str) -> None:
                                        atol=1e-15)
         else:
             assert proba is None
+    if package == "lazy":  # the estimator was never unpickled unless the model needs it
+        assert predictor.model.loaded == (path == "native")
 
 
 def test_non_finite_input_takes_the_native_path_and_its_error(zoo: Zoo) -> None:

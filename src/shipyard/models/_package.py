@@ -48,7 +48,7 @@ from shipyard.models._signature import (
     validate_input,
 )
 from shipyard.models._uri import ModelUri, parse_model_uri
-from shipyard.models.flavors import detect_flavor, get_flavor
+from shipyard.models.flavors import Adapter, detect_flavor, get_flavor
 
 if TYPE_CHECKING:
     from shipyard.config import Settings
@@ -392,10 +392,14 @@ class ModelService:
         (dest / MANIFEST).write_text(json.dumps(manifest))
         return manifest
 
-    def load_model(self, uri: str, *, trust_pickle: bool | None = None) -> PyFuncModel:
+    def load_model(self, uri: str, *, trust_pickle: bool | None = None,
+                   lazy: bool = False) -> PyFuncModel:
         """Load a package as a `PyFuncModel` (``.native`` is the flavor's own object).
 
-        Pickle-based packages need ``trust_pickle=True`` unless `store_is_trusted`."""
+        Pickle-based packages need ``trust_pickle=True`` unless `store_is_trusted`.
+        ``lazy``: for a package with compiled arrays (``flavor_options["compiled"]``), leave
+        the native object on disk until something needs it (the model server predicts from
+        the arrays; the trust check still happens now)."""
         where = self.resolve(uri)
         if where.kind == "path":
             assert where.path is not None
@@ -404,7 +408,8 @@ class ModelService:
             trusted = trust_pickle if trust_pickle is not None else bool(
                 self.settings.trust_pickle)
             _check_trust(manifest, trusted, uri)
-            return _open(folder, manifest, uri=uri, trusted=trusted, owns_folder=False)
+            return _open(folder, manifest, uri=uri, trusted=trusted, owns_folder=False,
+                         lazy=lazy)
         assert where.run_id is not None
         assert where.path is not None
         manifest = self.read_manifest(where.run_id, where.path)
@@ -413,7 +418,8 @@ class ModelService:
         folder = Path(tempfile.mkdtemp(prefix="shipyard-model-"))
         try:
             self.download(where.run_id, where.path, folder, manifest)
-            return _open(folder, manifest, uri=uri, trusted=trusted, owns_folder=True)
+            return _open(folder, manifest, uri=uri, trusted=trusted, owns_folder=True,
+                         lazy=lazy)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -424,6 +430,8 @@ def _prefixed(options: dict[str, Any]) -> dict[str, Any]:
     out = {**options, "file": f"data/{options['file']}"} if "file" in options else dict(options)
     if "artifacts" in out:
         out["artifacts"] = {k: f"data/{v}" for k, v in out["artifacts"].items()}
+    if "compiled" in out:
+        out["compiled"] = {**out["compiled"], "file": f"data/{out['compiled']['file']}"}
     return out
 
 
@@ -450,12 +458,16 @@ def _verify_folder(folder: Path) -> dict[str, Any]:
 
 
 def _open(folder: Path, manifest: dict[str, Any], *, uri: str, trusted: bool,
-          owns_folder: bool) -> PyFuncModel:
-    module = get_flavor(manifest["flavor"])
+          owns_folder: bool, lazy: bool = False) -> PyFuncModel:
     options = dict(manifest["flavor_options"])
-    native = module.load(folder, options, trusted=trusted)
     sig_path = folder / "signature.json"
     signature = signature_from_dict(json.loads(sig_path.read_text())) if sig_path.is_file() \
         else None
-    return PyFuncModel(adapter=module.adapter(native, options), signature=signature,
-                       manifest=manifest, folder=folder, uri=uri, owns_folder=owns_folder)
+
+    def adapter() -> Adapter:
+        module = get_flavor(manifest["flavor"])
+        return module.adapter(module.load(folder, options, trusted=trusted), options)
+
+    return PyFuncModel(adapter=adapter if lazy and options.get("compiled") else adapter(),
+                       signature=signature, manifest=manifest, folder=folder, uri=uri,
+                       owns_folder=owns_folder)

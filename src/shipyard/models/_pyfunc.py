@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +23,44 @@ class PyFuncModel:
     ``metadata`` the package manifest, ``signature`` what it takes and returns.
     """
 
-    def __init__(self, *, adapter: Adapter, signature: Signature | None,
+    def __init__(self, *, adapter: Adapter | Callable[[], Adapter], signature: Signature | None,
                  manifest: dict[str, Any], folder: Path, uri: str | None = None,
                  owns_folder: bool = False) -> None:
-        self._adapter = adapter
-        self._predict = adapter.predict
-        self._wants = adapter.wants
+        # ``adapter`` may be a function that loads it: the native object is then loaded on
+        # first use (a model server predicting from compiled arrays may never need it)
+        self._adapter: Adapter | None = adapter if isinstance(adapter, Adapter) else None
+        self._load_adapter = None if isinstance(adapter, Adapter) else adapter
+        self._lock = threading.Lock()
         self.signature = signature
         self.metadata = manifest
         self.folder = folder
         self.uri = uri
         self._tensor = signature is not None and isinstance(signature.inputs, TensorSpec)
+        compiled = manifest.get("flavor_options", {}).get("compiled")
+        self._wants = self._adapter.wants if self._adapter is not None else (
+            "frame" if compiled and compiled.get("frame") else "array")
         if owns_folder:
             weakref.finalize(self, shutil.rmtree, str(folder), ignore_errors=True)
+
+    def _get(self) -> Adapter:
+        adapter = self._adapter
+        if adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    assert self._load_adapter is not None
+                    self._adapter = self._load_adapter()
+                adapter = self._adapter
+        return adapter
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the native object is in memory (see ``load_model(lazy=True)``)."""
+        return self._adapter is not None
 
     @property
     def native(self) -> Any:
         """The underlying object: estimator, booster, torch module, ONNX ModelProto, ..."""
-        return self._adapter.native
+        return self._get().native
 
     @property
     def flavor(self) -> str:
@@ -46,6 +68,8 @@ class PyFuncModel:
 
     @property
     def has_predict_proba(self) -> bool:
+        if self._adapter is None:
+            return bool(self.metadata.get("has_predict_proba"))
         return self._adapter.predict_proba is not None
 
     def _prepare(self, data: Any) -> Any:
@@ -71,11 +95,11 @@ class PyFuncModel:
         """Predictions for ``data`` (DataFrame, dict, list of rows, numpy array or tensor).
 
         Raises `SignatureError` naming the column, value and expected type on bad input."""
-        return self._predict(data if prepared else self._prepare(data))
+        return self._get().predict(data if prepared else self._prepare(data))
 
     def predict_proba(self, data: Any, *, prepared: bool = False) -> Any:
         """Class probabilities, for classifiers that have them."""
-        fn = self._adapter.predict_proba
+        fn = self._get().predict_proba
         if fn is None:
             msg = f"This {self.flavor} model has no predict_proba."
             raise InvalidArgumentError(msg, hint="call predict() instead")

@@ -3,37 +3,36 @@
 scikit-learn spends most of a small prediction validating its input (dtype, finiteness,
 feature names, array-API dispatch) and, for forests, dispatching every tree through joblib.
 The serving host has already validated and cast the input against the signature, so for a
-few estimator types whose prediction is simple arithmetic it calls that arithmetic directly:
+few estimator types whose prediction is simple arithmetic it calls that arithmetic directly
+(`shipyard.models._compiled`): linear models as one matrix product, tree ensembles as one
+walk over all their nodes.
 
-* ``LogisticRegression``, ``LinearRegression``, ``Ridge``: one matrix product, then
-  scikit-learn's own ``expit`` / ``softmax``.
-* ``RandomForest*``, ``ExtraTrees*``, ``DecisionTree*``: each fitted tree's compiled
-  ``tree_.predict``, summed in the same order scikit-learn sums them.
-
-A fast path is only used after it has been *verified* on the model's own input example plus
-seeded random rows: predictions must be identical and probabilities equal to 1e-9 relative.
-Anything else (another estimator, a pipeline, a failed check, a non-finite value in a request)
-goes through the flavor's own ``predict``. Classifiers whose ``predict`` is by construction the
-arg-max of ``predict_proba`` (trees, forests, and the fast linear path) give both outputs from
-one pass, so logging probabilities costs nothing extra.
+Packages logged by this version carry that arithmetic as arrays (``compiled.npz``), checked
+against the estimator when the model was logged: the predictor builds the fast path from
+them without unpickling the estimator, so a server never imports scikit-learn unless a
+request needs the estimator itself. For older packages the arrays are extracted from the
+loaded estimator and checked here, on the model's input example plus seeded random rows:
+predictions must be identical and probabilities equal to 1e-9 relative. Anything else
+(another estimator, a pipeline, a failed check, a non-finite value in a request) goes
+through the flavor's own ``predict``. Classifiers whose ``predict`` is by construction the
+arg-max of ``predict_proba`` (trees, forests, and the fast linear path) give both outputs
+from one pass, so logging probabilities costs nothing extra.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from shipyard.models import _compiled
 
 if TYPE_CHECKING:
     from shipyard.models import PyFuncModel
 
 log = logging.getLogger("shipyard.serving")
-_RTOL, _ATOL = 1e-9, 1e-12
-_FORESTS = ("RandomForestClassifier", "ExtraTreesClassifier", "RandomForestRegressor",
-            "ExtraTreesRegressor", "DecisionTreeClassifier", "DecisionTreeRegressor")
-_LINEAR = ("LogisticRegression", "LinearRegression", "Ridge")
+_RTOL, _ATOL = _compiled.RTOL, _compiled.ATOL
 
-Both = Callable[[Any], tuple[Any, Any]]
+Both = _compiled.Both
 
 
 class Predictor:
@@ -51,12 +50,19 @@ class Predictor:
         self._fast: Both | None = None
         self._width = -1
         self._rtol = _RTOL
-        native = model.native
         sig = model.signature
         self.names: list[str] = sig.column_names if sig is not None else []
+        self.compiled: dict[str, Any] | None = model.metadata.get(
+            "flavor_options", {}).get("compiled") if model.flavor == "sklearn" else None
+        self.classes: list[Any] | None = None
+        if self.compiled is not None:  # known without loading the estimator
+            self.frame = bool(self.compiled["frame"])
+            if "classes" in self.compiled:
+                self.classes = list(self.compiled["classes"])
+            return
+        native = model.native
         # scikit-learn estimators fitted on a DataFrame want one (feature names checked)
         self.frame = model.flavor == "sklearn" and hasattr(native, "feature_names_in_")
-        self.classes: list[Any] | None = None
         classes = getattr(native, "classes_", None)
         if classes is not None and getattr(classes, "ndim", 1) == 1:
             self.classes = list(classes.tolist()) if hasattr(classes, "tolist") else list(
@@ -163,49 +169,66 @@ class Predictor:
         return self.enable_fast_path(example)
 
     def enable_fast_path(self, example: Any) -> bool:
-        """Try the fast path for this model; keep it only if it matches the native
-        predictions on ``example`` (prepared input) and seeded random rows."""
+        """Try the fast path for this model: from the package's compiled arrays (checked
+        when it was logged), else extracted from the estimator and kept only if it matches
+        its predictions on ``example`` (prepared input) and seeded random rows."""
         import numpy as np
 
         model = self.model
-        native = model.native
-        name = type(native).__name__
         if type(example) is not np.ndarray or example.ndim != 2:
             return False
         if model.flavor == "onnx":
             return self._enable_onnx(example)
         if model.flavor != "sklearn":
             return False
+        if self.compiled is not None:
+            return self._enable_compiled(example)
+        native = model.native
+        name = type(native).__name__
         width = int(getattr(native, "n_features_in_", -1))
         if width != example.shape[1]:
             return False
         if self.frame and [str(n) for n in native.feature_names_in_] != self.names:
             return False  # the signature's column order is not the fitted one
-        self._width = width
         try:
-            if name in _LINEAR and type(native).__module__.startswith("sklearn.linear_model"):
-                fast = _linear(native, has_proba=self.has_proba)
-                path = "sklearn-linear"
-            elif name in _FORESTS and type(native).__module__.startswith(
-                    ("sklearn.ensemble", "sklearn.tree")):
-                fast = _trees(native, classifier=self.has_proba)  # one call per tree
-                path = "sklearn-trees"
-                packed = _packed_trees(native, classifier=self.has_proba)
-                with np.errstate(all="ignore"):
-                    if packed is not None and fast is not None and self._verify(
-                            packed, example):
-                        fast = _by_rows(packed, fast, _PACKED_ROWS)
-            else:
+            exported = _compiled.export(native)
+            if exported is None:
                 return False
+            meta, arrays = exported
+            fast = _compiled.build(meta, arrays)
         except (AttributeError, TypeError, ValueError, ImportError, MemoryError):
             return False
-        with np.errstate(all="ignore"):
-            verified = fast is not None and self._verify(fast, example)
-        if fast is None or not verified:
+        if not self._verify(fast, example):
             log.info("serving %s through its own predict (fast path not verified)", name)
             return False
-        self._fast, self.path, self.one_pass = fast, path, True
+        if meta["kind"] == "trees":
+            fast = self._large_by_tree(fast, native)
+        self._width = width
+        self._fast, self.path, self.one_pass = fast, f"sklearn-{meta['kind']}", True
         return True
+
+    def _enable_compiled(self, example: Any) -> bool:
+        meta = self.compiled
+        assert meta is not None
+        if int(meta["width"]) != example.shape[1]:
+            return False
+        try:
+            fast = _compiled.load(self.model.folder, meta)
+        except (ValueError, KeyError) as exc:
+            log.warning("compiled arrays of %s unusable (%s); using the estimator",
+                        self.model.uri, exc)
+            self.compiled = None
+            return self.enable_fast_path(example)
+        if meta["kind"] == "trees" and self.model.loaded:  # batch scoring loads it anyway
+            fast = self._large_by_tree(fast, self.model.native)
+        self._width = int(meta["width"])
+        self._fast, self.path, self.one_pass = fast, f"sklearn-{meta['kind']}", True
+        return True
+
+    def _large_by_tree(self, packed: Both, native: Any) -> Both:
+        """Past `_PACKED_ROWS` rows, one compiled call per tree is faster than the walk."""
+        per_tree = _trees(native, classifier=self.has_proba)
+        return packed if per_tree is None else _by_rows(packed, per_tree, _PACKED_ROWS)
 
     def _enable_onnx(self, example: Any) -> bool:
         try:
@@ -220,78 +243,16 @@ class Predictor:
         return True
 
     def _verify(self, fast: Both, example: Any) -> bool:
-        import numpy as np
+        model = self.model
+        proba = None
+        if self.has_proba:
+            def proba(x: Any) -> Any:
+                return model.predict_proba(self._native(x), prepared=True)
 
-        x = example[np.isfinite(example).all(axis=1)]
-        if not len(x):
-            return False
-        rng = np.random.default_rng(20240601)
-        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-3
-        noisy = (rng.normal(size=(64, x.shape[1])) * std * 2 + mean).astype(x.dtype)
-        if x.dtype.kind in "iu":
-            noisy = np.round(noisy).astype(x.dtype)
-        for sample in (x[:1], x, noisy):
-            try:
-                pred, proba = fast(np.ascontiguousarray(sample))
-                want = self.model.predict(self._native(sample), prepared=True)
-            except (ValueError, TypeError, IndexError, FloatingPointError):
-                return False
-            want = np.asarray(want)
-            if pred.shape != want.shape or (
-                    want.dtype.kind == "f" and not np.allclose(pred, want, rtol=self._rtol,
-                                                               atol=_ATOL)) or (
-                    want.dtype.kind != "f" and not np.array_equal(pred, want)):
-                return False
-            if self.has_proba:
-                want_p = np.asarray(self.model.predict_proba(self._native(sample),
-                                                             prepared=True))
-                if proba is None or proba.shape != want_p.shape or not np.allclose(
-                        proba, want_p, rtol=self._rtol, atol=_ATOL):
-                    return False
-        return True
+        def predict(x: Any) -> Any:
+            return model.predict(self._native(x), prepared=True)
 
-
-def _linear(est: Any, *, has_proba: bool) -> Both | None:
-    import numpy as np
-
-    coef = np.asarray(est.coef_)
-    if type(coef) is not np.ndarray or coef.dtype.kind != "f":
-        return None
-    coef_t = coef.T if coef.ndim == 2 else coef
-    intercept = est.intercept_
-    if not has_proba:
-        def regress(x: Any) -> tuple[Any, Any]:
-            scores = x @ coef_t + intercept
-            if scores.ndim > 1 and scores.shape[1] == 1:
-                scores = scores.reshape(-1)
-            return scores, None
-
-        return regress
-    from scipy.special import expit
-    from sklearn.utils.extmath import softmax
-
-    classes = est.classes_
-    binary = len(classes) <= 2
-
-    def classify(x: Any) -> tuple[Any, Any]:
-        scores = x @ coef_t + intercept
-        if scores.ndim > 1 and scores.shape[1] == 1:
-            scores = scores.reshape(-1)
-        if scores.ndim == 1:
-            pred = classes.take((scores > 0).astype(np.intp), axis=0)
-            if binary:
-                prob = expit(scores)
-                out = np.empty((len(prob), 2), dtype=prob.dtype)
-                out[:, 1] = prob
-                np.subtract(1, prob, out=out[:, 0])  # what np.stack([1 - p, p]) holds
-                return pred, out
-            return pred, None
-        pred = classes.take(np.argmax(scores, axis=1), axis=0)
-        if binary:
-            return pred, None
-        return pred, softmax(scores.copy(), copy=False)
-
-    return classify
+        return _compiled.verify(fast, predict, proba, example, rtol=self._rtol, atol=_ATOL)
 
 
 _PACKED_ROWS = 160
@@ -302,68 +263,6 @@ _PACKED_ROWS = 160
 
 def _by_rows(small: Both, large: Both, limit: int) -> Both:
     return lambda x: small(x) if len(x) <= limit else large(x)
-
-
-def _packed_trees(est: Any, *, classifier: bool) -> Both | None:
-    """Every tree of the ensemble in one set of flat node arrays, walked level by level for
-    all rows and trees at once (a few numpy operations per level instead of one call per
-    tree). Leaves point at themselves, so walking past a leaf keeps it. The decision is
-    scikit-learn's (``x[feature] <= threshold`` goes left, x as float32; inputs are finite
-    here) and the leaf values are summed over the trees in their order, then divided by
-    their number, as scikit-learn does."""
-    import numpy as np
-
-    estimators = getattr(est, "estimators_", None)
-    trees = [e.tree_ for e in estimators] if estimators is not None else [est.tree_]
-    if getattr(est, "n_outputs_", 1) != 1 or not trees:
-        return None
-    count = len(trees)
-    width = int(est.n_features_in_)
-    offsets = np.concatenate([[0], np.cumsum([t.node_count for t in trees])[:-1]])
-    kids, features, thresholds = [], [], []
-    for tree, off in zip(trees, offsets, strict=True):
-        left, right = tree.children_left.astype(np.intp), tree.children_right.astype(np.intp)
-        leaf = left == -1
-        here = np.arange(tree.node_count, dtype=np.intp) + off
-        kids.append(np.stack([np.where(leaf, here, left + off),
-                              np.where(leaf, here, right + off)], axis=1))
-        features.append(np.where(leaf, 0, tree.feature).astype(np.intp))
-        thresholds.append(np.where(leaf, np.inf, tree.threshold))
-    children = np.concatenate(kids).reshape(-1)  # node n: left at 2n, right at 2n + 1
-    feature, threshold = np.concatenate(features), np.concatenate(thresholds)
-    depth = max(int(t.max_depth) for t in trees)
-    roots = offsets.astype(np.intp)[None, :]
-    single = estimators is None
-    if classifier:
-        n_classes = int(est.n_classes_)
-        values = np.concatenate([t.value[:, 0, :n_classes] for t in trees])
-    else:
-        values = np.concatenate([t.value[:, 0, 0] for t in trees])
-
-    def combine(x: Any) -> Any:
-        x32 = np.ascontiguousarray(x, dtype=np.float32)
-        if not np.isfinite(x32).all():
-            msg = "a value is too large for float32"
-            raise ValueError(msg)
-        flat = x32.reshape(-1)
-        base = (np.arange(x32.shape[0], dtype=np.intp) * width)[:, None]
-        node = np.repeat(roots, x32.shape[0], axis=0)
-        for _ in range(depth):
-            node = children[2 * node + (flat[base + feature[node]] > threshold[node])]
-        total = np.add.reduce(values[node.T], axis=0)  # trees in order, like scikit-learn
-        if not single:
-            total /= count
-        return total
-
-    if classifier:
-        classes = est.classes_
-
-        def classify(x: Any) -> tuple[Any, Any]:
-            proba = combine(x)
-            return classes.take(np.argmax(proba, axis=1), axis=0), proba
-
-        return classify
-    return lambda x: (combine(x), None)
 
 
 def _trees(est: Any, *, classifier: bool) -> Both | None:

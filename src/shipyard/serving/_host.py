@@ -368,7 +368,7 @@ class ModelHost:
 
     def _load(self, served: ServedModel, version: int | None, uri: str) -> ServedVersion:
         start = time.perf_counter()
-        model = self.loader.load_model(uri)
+        model = self.loader.load_model(uri, lazy=True)  # compiled arrays: no unpickling
         loaded = ServedVersion(name=served.name, version=version, uri=uri, model=model,
                                executor=served.executor, options=self.options,
                                observer=self.observer)

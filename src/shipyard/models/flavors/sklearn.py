@@ -4,6 +4,10 @@
 skops files are loaded with ``skops.io.load(trusted=...)``: the types the file needs must be
 the ones recorded in the manifest at save time, and types outside scikit-learn, numpy and
 scipy additionally need ``trust_pickle=True``.
+
+Linear models and tree ensembles also get ``compiled.npz``: their prediction arithmetic as
+numpy arrays, checked against the estimator when logged (`shipyard.models._compiled`), so a
+model server can predict without importing scikit-learn.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import UntrustedModelError
+from shipyard.models import _compiled
 from shipyard.models.flavors import Adapter, class_path
 
 NAME = "sklearn"
@@ -30,11 +35,14 @@ def save(model: Any, folder: Path, *, format: str | None, example: Any) -> dict[
         sio.dump(model, path)
         options.update(file="model.skops", pickle=False,
                        skops_types=sorted(sio.get_untrusted_types(file=path)))
-        return options
-    import joblib
+    else:
+        import joblib
 
-    joblib.dump(model, folder / "model.joblib")
-    options.update(file="model.joblib", pickle=True)
+        joblib.dump(model, folder / "model.joblib")
+        options.update(file="model.joblib", pickle=True)
+    compiled = _compiled.save(model, folder, example)
+    if compiled is not None:  # the server predicts from these arrays, without scikit-learn
+        options["compiled"] = compiled
     return options
 
 
