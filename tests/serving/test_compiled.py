@@ -157,3 +157,21 @@ def test_a_served_model_never_imports_scikit_learn(zoo: Zoo, name: str) -> None:
     assert got["path"] == {"lr": "sklearn-linear", "rf": "sklearn-trees"}[name]
     assert got["pred"] == estimator.predict(rows).tolist()
     np.testing.assert_allclose(got["proba"], estimator.predict_proba(rows), rtol=1e-9)
+
+
+def test_an_example_with_text_columns_stores_no_arrays(zoo: Zoo) -> None:
+    """A pipeline over text columns (pandas string/category dtypes) is not covered; logging
+    it must simply store no arrays (this once failed on pandas' StringDtype)."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame({"plan": pd.array(["a", "b", "a", "c"] * 25, dtype="string"),
+                          "tier": pd.Categorical(["x", "y"] * 50), "spend": X[:100, 0]})
+    model = make_pipeline(make_column_transformer((OneHotEncoder(), ["plan", "tier"]),
+                                                  remainder="passthrough"),
+                          LogisticRegression()).fit(frame, Y[:100])
+    uri = _log(zoo, model, example=frame.head(10))
+    loaded = zoo.client.models.load_model(uri, lazy=True)
+    assert "compiled" not in loaded.metadata["flavor_options"]
+    assert loaded.predict(frame.head(3)).tolist() == model.predict(frame.head(3)).tolist()

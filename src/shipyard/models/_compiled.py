@@ -294,9 +294,14 @@ def _numeric(example: Any) -> tuple[Any, list[str]]:
     if example is None:
         return None, []
     if hasattr(example, "dtypes") and hasattr(example, "columns"):
-        if not all(np.dtype(t).kind in "biuf" for t in example.dtypes):
+        # pandas extension dtypes (string, category, nullable) have a kind too
+        if not all(getattr(t, "kind", "O") in "biuf" for t in example.dtypes):
             return None, []
-        return example.to_numpy(dtype=np.float64), [str(c) for c in example.columns]
+        try:
+            matrix = example.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):  # e.g. a nullable column holding <NA>
+            return None, []
+        return matrix, [str(c) for c in example.columns]
     arr = np.asarray(example)
     if arr.ndim != 2 or arr.dtype.kind not in "biuf":
         return None, []
