@@ -81,8 +81,8 @@ def test_fast_path_matches_the_estimator(zoo: Zoo, case: str, package: str) -> N
     assert predictor.path == path
     compiled = predictor.model.metadata["flavor_options"].get("compiled")
     assert (compiled is not None) == (path != "native" and package != "old")
-    test = rng.normal(size=(257, 4)) * 3
-    for rows in (test[:1], test[:100], test):  # packed walk up to 160 rows, then per tree
+    test = rng.normal(size=(600, 4)) * 3
+    for rows in (test[:1], test[:100], test):  # one block, then blocks of 256 rows and more
         pred, proba = predictor.both(predictor.prepare(rows))
         if frame:
             rows = pd.DataFrame(rows, columns=COLS)
