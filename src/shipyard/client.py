@@ -81,6 +81,11 @@ class Client:
                                  registry=self.registry, tracking=self.tracking,
                                  settings=self.settings)
 
+    def after_fork(self) -> None:
+        """Call in a child process right after ``os.fork()``: the stores drop the database
+        connections inherited from the parent (each process needs its own)."""
+        self.metadata.after_fork()
+
     def close(self) -> None:
         self.registry.close()
         self.metadata.close()

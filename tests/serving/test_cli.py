@@ -5,9 +5,11 @@ start-up, and stops cleanly on SIGTERM; several workers share the port and sum t
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -87,6 +89,14 @@ def test_serve_refuses_an_unknown_alias_at_once(zoo: Zoo, monkeypatch: pytest.Mo
     res = CliRunner().invoke(cli, ["serve", "models:/lr@nope", "--port", str(free_port())])
     assert res.exit_code == 1
     assert "nope" in res.output
+    # with workers the parent resolves before it forks anything (a process of its own: it
+    # sets PROMETHEUS_MULTIPROC_DIR before importing prometheus_client)
+    env = clean_env(home=str(zoo.client.settings.home_path))
+    forked = subprocess.run([sys.executable, "-m", "shipyard", "serve", "models:/lr@nope",
+                             "--workers", "2", "--port", str(free_port())], env=env,
+                            capture_output=True, timeout=120, check=False)
+    assert forked.returncode == 1, forked.stderr
+    assert b"nope" in forked.stderr
     bad = CliRunner().invoke(cli, ["serve", "not-a-uri", "--port", str(free_port())])
     assert bad.exit_code == 1
     assert "neither a model URI" in bad.output
@@ -108,3 +118,70 @@ def test_two_workers_share_the_port_and_sum_their_metrics(zoo: Zoo, tmp_path: Pa
         code = _stop(proc)
     assert code in (0, -signal.SIGTERM), log.read_text()
     assert "Application shutdown complete" in log.read_text()
+
+
+def _workers(proc: subprocess.Popen[bytes], count: int, *, other_than: set[int] = frozenset(),
+             timeout: float = 30) -> set[int]:
+    """The server's child processes, once there are ``count`` of them, none in ``other_than``."""
+    import psutil
+
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = {c.pid for c in parent.children() if c.status() != psutil.STATUS_ZOMBIE}
+        if len(pids) == count and not pids & other_than:
+            return pids
+        time.sleep(0.05)
+    pytest.fail(f"expected {count} workers besides {other_than}, found {pids}")
+
+
+def _worker_of(response: httpx.Response) -> str:
+    """Each worker's app prefixes the request ids it makes up with its own random tag."""
+    return response.headers["x-request-id"].rsplit("-", 1)[0]
+
+
+@pytest.mark.slow
+def test_forked_workers_are_replaced_when_killed_and_stop_on_sigterm(zoo: Zoo,
+                                                                     tmp_path: Path) -> None:
+    proc, url, log = _start(zoo, tmp_path, "models:/lr@champion", "--workers", "2",
+                            "--no-log-predictions", "--no-access-log")
+    predict = f"{url}/v1/models/lr/predict"
+    try:
+        first = _workers(proc, 2)
+        before = set()  # both workers answer: two request id tags
+        for _ in range(200):
+            before.add(_worker_of(httpx.post(predict, json=[ROW])))
+            if len(before) == 2:
+                break
+        assert len(before) == 2, before
+        # each request on a new connection, one at a time: when a worker is killed, at most
+        # the one connection it had accepted fails; the other worker takes the rest (the
+        # listening socket is shared, so nothing is refused while the parent re-forks)
+        victim = min(first)
+        killer = threading.Timer(0.3, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        after, failed = set(), 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.post(predict, json=[ROW])
+                assert r.status_code == 200, r.text
+                after.add(_worker_of(r))
+            except httpx.TransportError:
+                failed += 1
+        killer.join()
+        assert failed <= 1, log.read_text()
+        second = _workers(proc, 2, other_than={victim})
+        assert first - {victim} <= second  # the survivor still runs, beside a new worker
+        for _ in range(200):  # and the new worker answers: a tag not seen before the kill
+            if after - before:
+                break
+            after.add(_worker_of(httpx.post(predict, json=[ROW])))
+        assert after - before, "the replacement worker never answered"
+        assert "died (signal 9); starting another" in log.read_text()
+    finally:
+        code = _stop(proc)
+    assert code == 0, log.read_text()
+    import psutil
+
+    assert not [p for p in second if psutil.pid_exists(p)]  # stopped and reaped

@@ -134,6 +134,15 @@ class DeploymentAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def after_fork(self) -> None:
+        """In a worker forked from the process that built this agent (``shipyard serve
+        --workers N``): each worker is a deployment of its own, so it needs its own id."""
+        self.deployment_id = new_id()
+        self._previous = None
+        self.registered = False
+        self._stop = threading.Event()
+        self._thread = None
+
     def start(self) -> None:
         self._register()
         follows = any(m.follows for m in self.host.models.values())

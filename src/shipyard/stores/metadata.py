@@ -224,3 +224,8 @@ class MetadataStore(ExperimentStore, RunStore, abc.ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+    def after_fork(self) -> None:
+        """Called in a child process right after ``os.fork()`` (``shipyard serve --workers``):
+        forget connections inherited from the parent without closing them, so that parent and
+        children never talk over one socket. The default has nothing to forget."""

@@ -38,7 +38,7 @@ def _missing(exc: ImportError, what: str) -> Exception:
 @click.option("--port", default=None, type=click.IntRange(0, 65535),
               help="TCP port (default: serve_port, 8080).")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
-              help="Worker processes, each loading every model (default: 1).")
+              help="Worker processes, forked once the models are loaded (default: 1).")
 @click.option("--max-batch-size", default=None, type=click.IntRange(1),
               help="Most rows merged into one model call (default: 64).")
 @click.option("--max-latency-ms", default=None, type=click.FloatRange(0),
@@ -77,6 +77,8 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
     if models:
         overrides["serve_models"] = list(models)
     settings = _settings(**overrides)
+    if settings.serve_workers > 1:
+        _metrics_folder()  # before prometheus_client is imported, just below
     try:
         import uvicorn
 
@@ -107,13 +109,20 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
                                  freeze_gc=True)
         uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
-    _export_for_workers(overrides, targets)
-    uvicorn.run("shipyard.server.serving:app_from_settings", factory=True,
-                workers=settings.serve_workers, **options)  # type: ignore[arg-type]
+    if not hasattr(os, "fork"):  # Windows: uvicorn spawns workers, each loading everything
+        _export_for_workers(overrides, targets)
+        uvicorn.run("shipyard.server.serving:app_from_settings", factory=True,
+                    workers=settings.serve_workers, **options)  # type: ignore[arg-type]
+        return
+    # load once, then fork the workers: they share the loaded models (docs/serving.md)
+    from shipyard.server.serving._prefork import serve_prefork
+
+    raise SystemExit(serve_prefork(Client(settings), targets, workers=settings.serve_workers,
+                                   url=url, options=options))
 
 
 def _export_for_workers(overrides: dict[str, Any], targets: list[str]) -> None:
-    """Worker processes build everything from SHIPYARD_*: pass the flags on that way."""
+    """Spawned worker processes build everything from SHIPYARD_*: pass the flags on."""
     from shipyard.config import env_var
 
     for key, value in overrides.items():
@@ -122,7 +131,13 @@ def _export_for_workers(overrides: dict[str, Any], targets: list[str]) -> None:
         os.environ[env_var(key)] = json.dumps(value) if isinstance(value, list) else (
             str(value).lower() if isinstance(value, bool) else str(value))
     os.environ[env_var("serve_models")] = json.dumps(targets)
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # metrics summed over every worker
+
+
+def _metrics_folder() -> None:
+    """Metrics summed over every worker: prometheus_client keeps each process's values in a
+    file of this folder (named by pid, so forked workers each get their own) when the
+    variable is set before it is first imported."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         folder = tempfile.mkdtemp(prefix="shipyard-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         import atexit

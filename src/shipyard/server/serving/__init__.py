@@ -1,7 +1,8 @@
 """The model server's HTTP layer (``shipyard serve``): a plain ASGI app over a `ModelHost`.
 
-``create_serving_app(host)`` builds it; ``app_from_settings`` is the uvicorn factory each
-worker process calls (``shipyard serve --workers N``), everything coming from ``SHIPYARD_*``.
+``create_serving_app(host)`` builds it; ``app_from_settings`` is a uvicorn factory that builds
+everything from ``SHIPYARD_*`` (``shipyard serve --workers N`` forks its workers instead, see
+``_prefork``; it uses the factory only where there is no ``os.fork``).
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def _stats(metrics: ServingMetrics) -> dict[str, Any]:
 
 
 def app_from_settings() -> ServingApp:
-    """The uvicorn factory of ``shipyard serve --workers N``: models from ``serve_models``."""
+    """A uvicorn factory (``uvicorn --factory``, or ``shipyard serve --workers N`` without
+    ``os.fork``): models from ``serve_models``."""
     from shipyard.client import Client
 
     client = Client()

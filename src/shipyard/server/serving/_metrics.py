@@ -3,8 +3,9 @@ batch sizes, queue time, model call time, in-flight requests, reloads and droppe
 log records.
 
 Each app has its own registry. With several worker processes (``shipyard serve --workers``)
-the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, every worker writes its
-values there, and ``/metrics`` (answered by any worker) adds up all of them.
+the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` before prometheus_client is first imported, every
+process writes its values to a file of its own there (named by pid: a forked worker leaves the
+parent's file alone), and ``/metrics`` (answered by any worker) adds up all of them.
 """
 
 from __future__ import annotations

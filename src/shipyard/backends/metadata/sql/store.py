@@ -120,6 +120,11 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
     def close(self) -> None:
         self.engine.dispose()
 
+    def after_fork(self) -> None:
+        # close=False: the pooled connections are the parent's too; closing them here could
+        # end the parent's session (PostgreSQL) -- the child just opens its own
+        self.engine.dispose(close=False)
+
     @contextlib.contextmanager
     def _translate(self) -> Iterator[None]:
         try:

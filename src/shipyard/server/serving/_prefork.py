@@ -1,0 +1,272 @@
+"""``shipyard serve --workers N``: load once, then fork N workers (gunicorn's ``preload_app``).
+
+uvicorn's own ``workers=N`` spawns N fresh interpreters, each importing everything and
+loading every model again: N whole processes. Here the parent resolves, loads and warms up
+the models, imports what a worker will need, binds the port and freezes the garbage
+collector; then it forks. A worker starts from the parent's memory and copies a page only
+when it writes to it, so the models and libraries are in memory once.
+
+The parent starts no thread before forking: a fork copies only the calling thread, and a
+lock another thread held would stay held in the child. The workers start their own threads
+(prediction log writer, deployment agent, model threads) when their app starts up. After
+forking, the parent only supervises: SIGTERM or SIGINT stops every worker; a worker that
+dies is forked again from the same preloaded state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from shipyard.server.serving import build_host, create_serving_app
+
+if TYPE_CHECKING:
+    import socket
+
+    from shipyard.client import Client
+
+log = logging.getLogger("shipyard.serving")
+
+BACKLOG = 2048  # uvicorn's default: connections wait in the kernel while a worker restarts
+GIVE_UP_DEATHS = 5
+GIVE_UP_WINDOW = 10.0  # seconds: GIVE_UP_DEATHS deaths within this window and the parent exits
+SHUTDOWN_MARGIN = 5.0
+"""Seconds past uvicorn's graceful timeout before SIGKILL: after draining connections a
+worker still runs its app's shutdown (the last prediction log file, the deployment record)."""
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+_PR_SET_PDEATHSIG = 1
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    """Stands in for the app while the parent makes uvicorn import its modules."""
+
+
+def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
+                  options: dict[str, Any]) -> int:
+    """Load ``targets`` here, fork ``workers`` uvicorn servers sharing one socket, supervise
+    them until SIGTERM/SIGINT; returns the exit code (0 stopped, 1 workers kept dying).
+    ``options`` are `uvicorn.Config`'s (host, port, timeout_graceful_shutdown...)."""
+    with client:
+        settings = client.settings
+        host, logger, metrics, agent = build_host(client, targets, url=url)
+        for served in host.models.values():  # an unknown model or alias fails here, at once
+            host.resolve(served)
+        host.load()
+        auth = client.auth if settings.auth else None
+        sock = _preload(options, prediction_log=logger is not None)
+        _check_threads()
+        # the imports' young garbage goes now; what is left is moved out of the collector's
+        # sight, so a worker's collections never write to (and so copy) the shared pages
+        gc.collect(1)
+        gc.freeze()
+
+        def worker() -> None:
+            import uvicorn
+
+            client.after_fork()
+            agent.after_fork()
+            app = create_serving_app(host, settings=settings, logger=logger, metrics=metrics,
+                                     agent=agent, auth=auth, on_close=client.close,
+                                     load_in_background=False, freeze_gc=True)
+            uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+
+        grace = float(options.get("timeout_graceful_shutdown") or 10) + SHUTDOWN_MARGIN
+        with sock:
+            return Supervisor(worker, workers, grace=grace).run()
+
+
+def _preload(options: dict[str, Any], *, prediction_log: bool) -> socket.socket:
+    """Import in the parent what each worker would otherwise import on its own (then it is
+    shared), and bind the listening socket the workers inherit."""
+    import ctypes  # noqa: F401  (for PR_SET_PDEATHSIG in the workers)
+
+    import uvicorn
+
+    config = uvicorn.Config(_no_app, **options)
+    config.load()  # the HTTP protocol, websockets and lifespan modules
+    config.get_loop_factory()  # uvloop, when installed
+    if prediction_log:  # the log writer imports it when it starts: do it once, here
+        with contextlib.suppress(ImportError):
+            import pyarrow.parquet  # noqa: F401
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # multiprocess: for mark_process_dead, after the fork
+        from prometheus_client import multiprocess, values  # noqa: F401
+
+        if not getattr(values.ValueClass, "_multiprocess", False):
+            log.warning("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was "
+                        "set: /metrics shows only the worker that answers")
+    sock = config.bind_socket()  # SO_REUSEADDR, inheritable; exits 3 if the port is taken
+    sock.listen(BACKLOG)  # connections queue from now on, even before a worker accepts
+    return sock
+
+
+def _check_threads() -> None:
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if others:
+        log.warning("forking workers while threads run (%s): a lock one of them holds "
+                    "stays held in every worker", ", ".join(others))
+
+
+class Supervisor:
+    """Forks ``count`` processes running ``target`` and keeps that many alive."""
+
+    def __init__(self, target: Any, count: int, *, grace: float) -> None:
+        self.target = target
+        self.count = count
+        self.grace = grace
+        self.children: dict[int, float] = {}  # pid -> when forked
+        self.deaths: deque[float] = deque()
+        self.stopping = False
+        self._wake_r, self._wake_w = os.pipe()
+        self.parent = os.getpid()
+
+    # -- the parent -------------------------------------------------------------------
+    def run(self) -> int:
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self._wake_w)  # a signal wakes the select below at once
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        try:
+            for _ in range(self.count):
+                self.fork()
+            while not self.stopping:
+                self._wait(1.0)
+                for pid, status in self.reap():
+                    if self.stopping:
+                        break
+                    if not self._replace(pid, status):
+                        self.stop_all()
+                        return 1
+            self.stop_all()
+            return 0
+        finally:
+            signal.set_wakeup_fd(-1)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+    def _stop(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _wait(self, timeout: float) -> None:
+        with contextlib.suppress(InterruptedError):
+            select.select([self._wake_r], [], [], timeout)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_r, 512):
+                pass
+
+    def fork(self) -> int:
+        # signals wait until the child has put its own handlers in place
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        pid = os.fork()
+        if pid == 0:
+            self._child()  # never returns
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+        self.children[pid] = time.monotonic()
+        return pid
+
+    def reap(self) -> list[tuple[int, int]]:
+        """The children that exited since the last call, as (pid, exit code or -signal)."""
+        out = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if self.children.pop(pid, None) is not None:
+                _forget_metrics(pid)
+                out.append((pid, os.waitstatus_to_exitcode(status)))
+        return out
+
+    def _replace(self, pid: int, code: int) -> bool:
+        """Fork a new worker for one that died; False when they keep dying (give up)."""
+        now = time.monotonic()
+        self.deaths.append(now)
+        while self.deaths and now - self.deaths[0] > GIVE_UP_WINDOW:
+            self.deaths.popleft()
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        if len(self.deaths) >= GIVE_UP_DEATHS:
+            log.error("worker %d died (%s); %d workers died within %gs: stopping", pid, how,
+                      len(self.deaths), GIVE_UP_WINDOW)
+            return False
+        log.warning("worker %d died (%s); starting another", pid, how)
+        time.sleep(0.1 * (len(self.deaths) - 1))  # back off when they keep dying
+        if not self.stopping:
+            self.fork()
+        return True
+
+    def stop_all(self) -> None:
+        """SIGTERM to every worker (uvicorn's graceful shutdown), SIGKILL past ``grace``."""
+        for pid in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace
+        while self.children and time.monotonic() < deadline:
+            self.reap()
+            if self.children:
+                self._wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        for pid in list(self.children):
+            log.warning("worker %d did not stop within %gs: killing it", pid, self.grace)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            self.children.pop(pid, None)
+            _forget_metrics(pid)
+
+    # -- a worker ---------------------------------------------------------------------
+    def _child(self) -> None:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            for signum in _SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+            _die_with_parent(self.parent)
+            self.target()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            # never back into the parent's stack (click, atexit handlers, the metrics folder)
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel sends this worker SIGTERM when the parent dies (even by SIGKILL),
+    so no orphan keeps the port."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(0)
+
+
+def _forget_metrics(pid: int) -> None:
+    """A dead worker's live gauges (requests in flight) leave the sums; its counters stay."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
