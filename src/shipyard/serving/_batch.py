@@ -465,7 +465,7 @@ def _worker_init(folder: str, trusted: bool, settings: Settings) -> None:
     try:
         # a verified local copy: loading it checks hashes and trust (never the tracking store)
         model = ModelService(None, settings).load_model(  # type: ignore[arg-type]
-            folder, trust_pickle=trusted)
+            folder, trust_pickle=trusted, lazy=True)  # compiled arrays: no unpickling
         _WORKER["model"] = model
         _WORKER["predictor"] = _predictor(model)
     except Exception as exc:
@@ -523,7 +523,7 @@ class BatchScorer:
         tmp = Path(tempfile.mkdtemp(prefix="shipyard-predict-"))
         try:
             if workers == 1:
-                model: Any = self.models.load_model(uri)
+                model: Any = self.models.load_model(uri, lazy=True)
                 spec = InputSpec.of(model)
             else:  # the workers load it; this process never imports the model's library
                 model = self._package(uri, tmp)
