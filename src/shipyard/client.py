@@ -82,9 +82,10 @@ class Client:
                                  settings=self.settings)
 
     def after_fork(self) -> None:
-        """Call in a child process right after ``os.fork()``: the stores drop the database
-        connections inherited from the parent (each process needs its own)."""
+        """Call in a child process right after ``os.fork()``: the stores drop the database,
+        HTTP and S3 connections inherited from the parent (each process needs its own)."""
         self.metadata.after_fork()
+        self.artifacts.after_fork()
 
     def close(self) -> None:
         self.registry.close()

@@ -179,8 +179,8 @@ class Settings(BaseSettings):
     serve_port: int = Field(default=8080, ge=0, le=65535,
                             description="TCP port of `shipyard serve`.")
     serve_workers: int = Field(default=1, ge=1, le=64,
-                               description="Worker processes of `shipyard serve`; each loads "
-                               "every model.")
+                               description="Worker processes of `shipyard serve`, forked "
+                               "after the models are loaded (shared memory).")
     serve_max_batch_size: int = Field(
         default=64, ge=1,
         description="Most rows the model server merges from concurrent requests into one "

@@ -345,3 +345,31 @@ def test_cli_against_an_unreachable_server_exits_1_with_a_hint(
     assert result.exit_code == 1
     assert "unreachable" in result.output
     assert "SHIPYARD_TRACKING_URI" in result.output
+
+
+def test_a_forked_child_opens_its_own_connections(remote: Client) -> None:
+    """``shipyard serve --workers N`` forks after loading through the client: a worker must
+    not talk over the parent's pooled sockets (two processes on one HTTP connection)."""
+    store = remote.metadata
+    assert isinstance(store, RemoteMetadataStore)
+    remote.tracking.list_experiments()  # the pool now holds a live connection
+    inherited = store.session.http
+    pid = os.fork()
+    if pid == 0:  # the child: exit code says what it saw
+        code = 3
+        try:
+            remote.after_fork()
+            artifacts = remote.artifacts
+            assert isinstance(artifacts, RemoteArtifactStore)
+            fresh = store.session.http is not inherited and artifacts.session.http is (
+                store.session.http)
+            remote.tracking.list_experiments()
+            code = 0 if fresh else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.session.http is inherited  # the parent's pool is untouched and still works
+    remote.tracking.list_experiments()
+    store.after_fork()  # in the process that made it: nothing to do
+    assert store.session.http is inherited

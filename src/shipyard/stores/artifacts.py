@@ -18,6 +18,11 @@ class ArtifactStore(abc.ABC):
 
     backend_name: str = "abstract"
 
+    def after_fork(self) -> None:  # noqa: B027  (optional hook: most stores hold no sockets)
+        """Called in a child process right after ``os.fork()`` (``shipyard serve
+        --workers``): stop using connections inherited from the parent, without closing
+        them (they are the parent's too). The default has none."""
+
     @abc.abstractmethod
     def put(self, key: str, stream: BinaryIO, *, overwrite: bool = True) -> int:
         """Store the stream's bytes under ``key``; return the number of bytes written.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
@@ -80,9 +81,22 @@ class S3ArtifactStore(ArtifactStore):
     ) -> None:
         self.bucket, self.prefix, self.region = bucket, prefix.strip("/"), region
         self._base = f"{self.prefix}/" if self.prefix else ""  # prepended to every key
-        options = {"endpoint_url": endpoint_url, "region_name": region, "config": RETRIES}
-        self._client = client or boto3.session.Session().client("s3", **options)
+        self._options = {"endpoint_url": endpoint_url, "region_name": region,
+                         "config": RETRIES}
+        self._own_client = client is None
+        self._client = client or boto3.session.Session().client("s3", **self._options)
         self._bucket_ready = False  # a race only costs a second HEAD; create tolerates it
+        self._pid = os.getpid()
+        self._inherited: list[Any] = []
+
+    def after_fork(self) -> None:
+        """A boto3 client (and connection pool) of this process's own; the inherited one's
+        sockets stay the parent's: kept, not closed. A caller-supplied client is kept."""
+        if self._pid == os.getpid() or not self._own_client:
+            return
+        self._pid = os.getpid()
+        self._inherited.append(self._client)
+        self._client = boto3.session.Session().client("s3", **self._options)
 
     @classmethod
     def from_uri(cls, uri: str, settings: Settings | None = None) -> S3ArtifactStore:

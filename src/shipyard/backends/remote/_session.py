@@ -16,6 +16,7 @@ server sent).
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import weakref
@@ -92,19 +93,38 @@ class RemoteSession:
             headers["Authorization"] = f"Bearer {token}"
         elif username is not None:
             auth = httpx.BasicAuth(username, password or "")
-        if http_client is None:
-            http_client = httpx.Client(
-                base_url=self.base_url,
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            )
-        http_client.headers.update(headers)
+        self._own_client = http_client is None
+        self._headers, self._auth = headers, auth
+        self.http = http_client if http_client is not None else self._new_client()
+        self.http.headers.update(headers)
         if auth is not None:
-            http_client.auth = auth
-        self.http = http_client
+            self.http.auth = auth
         # A client nobody closed (e.g. a CLI command's) still closes its sockets when the
         # stores using it are garbage collected.
-        weakref.finalize(self, http_client.close)
+        self._finalizer = weakref.finalize(self, self.http.close)
+        self._pid = os.getpid()
+        self._inherited: list[httpx.Client] = []
+
+    def _new_client(self) -> httpx.Client:
+        timeout = self.timeout
+        return httpx.Client(
+            base_url=self.base_url, headers=self._headers, auth=self._auth,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that made this session (``shipyard serve
+        --workers N``): a connection pool of its own. The inherited pool's sockets are the
+        parent's connections too: they are kept, never closed or used here (closing could
+        end them for the parent). Idempotent per process; a caller-supplied client is kept."""
+        if self._pid == os.getpid() or not self._own_client:
+            return
+        self._pid = os.getpid()
+        self._finalizer.detach()
+        self._inherited.append(self.http)
+        self.http = self._new_client()
+        self._finalizer = weakref.finalize(self, self.http.close)
 
     @classmethod
     def from_settings(cls, uri: str, settings: Any) -> RemoteSession:

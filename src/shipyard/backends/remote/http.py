@@ -116,6 +116,9 @@ class RemoteMetadataStore(RemoteRegistryStore, MetadataStore):
         _forget(self.session)
         self.session.close()
 
+    def after_fork(self) -> None:
+        self.session.after_fork()
+
     def _get(self, path: str, **params: Any) -> Any:
         return self.session.json("GET", API + path, params=params)
 
@@ -316,6 +319,9 @@ class RemoteArtifactStore(ArtifactStore):
         """Close the connection pool (shared with the metadata store of the same client)."""
         _forget(self.session)
         self.session.close()
+
+    def after_fork(self) -> None:
+        self.session.after_fork()
 
     @staticmethod
     def _split(key: str) -> tuple[str, str, str]:
