@@ -179,6 +179,10 @@ def test_forked_workers_are_replaced_when_killed_and_stop_on_sigterm(zoo: Zoo,
             after.add(_worker_of(httpx.post(predict, json=[ROW])))
         assert after - before, "the replacement worker never answered"
         assert "died (signal 9); starting another" in log.read_text()
+        # the killed worker could not mark its deployment stopped; the parent did
+        by_pid = {d.pid: d for d in zoo.client.serving.list_deployments(include_stopped=True)}
+        assert by_pid[victim].stopped_at is not None
+        assert all(by_pid[p].stopped_at is None for p in second if p in by_pid)
     finally:
         code = _stop(proc)
     assert code == 0, log.read_text()

@@ -9,6 +9,7 @@ server runs: register on start, heartbeat with its served versions and request s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -134,14 +135,24 @@ class DeploymentAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def after_fork(self) -> None:
+    def after_fork(self, deployment_id: str | None = None) -> None:
         """In a worker forked from the process that built this agent (``shipyard serve
-        --workers N``): each worker is a deployment of its own, so it needs its own id."""
-        self.deployment_id = new_id()
+        --workers N``): each worker is a deployment of its own, so it needs its own id
+        (``deployment_id``, chosen by the parent so it can `mark_stopped` a dead worker)."""
+        self.deployment_id = deployment_id or new_id()
         self._previous = None
         self.registered = False
         self._stop = threading.Event()
         self._thread = None
+
+    def mark_stopped(self, deployment_id: str) -> None:
+        """Record another process's deployment as stopped now: the supervising parent does
+        this for a worker that died without doing it itself (a worker that never
+        registered has no record: nothing to do)."""
+        if not self.service.supported:
+            return
+        with contextlib.suppress(ShipyardError):
+            self.service.store.stop_deployment(deployment_id, at=utc_now())
 
     def start(self) -> None:
         self._register()

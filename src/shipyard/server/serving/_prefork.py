@@ -26,8 +26,10 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shipyard.entities._ids import new_id
 from shipyard.server.serving import build_host, create_serving_app
 
 if TYPE_CHECKING:
@@ -70,11 +72,19 @@ def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
         gc.collect(1)
         gc.freeze()
 
+        next_id = {"value": ""}
+
+        def before_fork() -> str:
+            # the worker's deployment id, chosen here so the parent can mark its record
+            # stopped if it dies without doing so itself
+            next_id["value"] = new_id()
+            return next_id["value"]
+
         def worker() -> None:
             import uvicorn
 
             client.after_fork()
-            agent.after_fork()
+            agent.after_fork(next_id["value"])
             app = create_serving_app(host, settings=settings, logger=logger, metrics=metrics,
                                      agent=agent, auth=auth, on_close=client.close,
                                      load_in_background=False, freeze_gc=True)
@@ -82,7 +92,8 @@ def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
 
         grace = float(options.get("timeout_graceful_shutdown") or 10) + SHUTDOWN_MARGIN
         with sock:
-            return Supervisor(worker, workers, grace=grace).run()
+            return Supervisor(worker, workers, grace=grace, before_fork=before_fork,
+                              on_death=agent.mark_stopped).run()
 
 
 def _preload(options: dict[str, Any], *, prediction_log: bool) -> socket.socket:
@@ -120,11 +131,19 @@ def _check_threads() -> None:
 class Supervisor:
     """Forks ``count`` processes running ``target`` and keeps that many alive."""
 
-    def __init__(self, target: Any, count: int, *, grace: float) -> None:
+    def __init__(self, target: Any, count: int, *, grace: float,
+                 before_fork: Callable[[], str] | None = None,
+                 on_death: Callable[[str], None] | None = None) -> None:
+        """``before_fork()`` returns a token for the next worker (its deployment id);
+        ``on_death(token)`` runs in the parent for a worker that died unexpectedly or was
+        killed at shutdown (not for one that exited after SIGTERM)."""
         self.target = target
         self.count = count
         self.grace = grace
+        self.before_fork = before_fork
+        self.on_death = on_death
         self.children: dict[int, float] = {}  # pid -> when forked
+        self.tokens: dict[int, str] = {}
         self.deaths: deque[float] = deque()
         self.stopping = False
         self._wake_r, self._wake_w = os.pipe()
@@ -146,6 +165,7 @@ class Supervisor:
                 for pid, status in self.reap():
                     if self.stopping:
                         break
+                    self._died(pid)
                     if not self._replace(pid, status):
                         self.stop_all()
                         return 1
@@ -168,13 +188,23 @@ class Supervisor:
 
     def fork(self) -> int:
         # signals wait until the child has put its own handlers in place
+        token = self.before_fork() if self.before_fork is not None else ""
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         pid = os.fork()
         if pid == 0:
             self._child()  # never returns
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
         self.children[pid] = time.monotonic()
+        self.tokens[pid] = token
         return pid
+
+    def _died(self, pid: int) -> None:
+        token = self.tokens.pop(pid, "")
+        if token and self.on_death is not None:
+            try:
+                self.on_death(token)
+            except Exception:  # the parent must keep supervising whatever the store says
+                log.exception("after worker %d died", pid)
 
     def reap(self) -> list[tuple[int, int]]:
         """The children that exited since the last call, as (pid, exit code or -signal)."""
@@ -226,6 +256,7 @@ class Supervisor:
                 os.waitpid(pid, 0)
             self.children.pop(pid, None)
             _forget_metrics(pid)
+            self._died(pid)
 
     # -- a worker ---------------------------------------------------------------------
     def _child(self) -> None:
