@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import NewType
+from typing import NewType, overload
 
 ExperimentId = NewType("ExperimentId", str)
 RunId = NewType("RunId", str)
@@ -25,6 +25,12 @@ def to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+@overload
+def from_ms(value: int) -> datetime: ...
+@overload
+def from_ms(value: None) -> None: ...
+@overload
+def from_ms(value: int | None) -> datetime | None: ...
 def from_ms(value: int | None) -> datetime | None:
     """Aware UTC datetime from epoch milliseconds (None stays None)."""
     if value is None:

@@ -46,9 +46,9 @@ def _rows(metrics: list[MetricIn]) -> Iterator[tuple[str, float, int, datetime]]
         if isinstance(ts, int):
             when = times.get(ts)
             if when is None:
-                when = times[ts] = from_ms(ts)  # type: ignore[assignment]
+                when = times[ts] = from_ms(ts)
             ts = when
-        yield m["key"], m["value"], m.get("step", 0), ts  # type: ignore[misc]
+        yield m["key"], m["value"], m.get("step", 0), ts
 
 
 def _visible(policy: Caller, runs: list[Run]) -> list[Run]:
