@@ -38,7 +38,8 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
 
 def load(tp: type[T] | Any, data: Any) -> T:
     """Rebuild a ``tp`` (an entity class, ``list[Run]``...) from decoded JSON."""
-    return _adapter(tp).validate_python(data)  # type: ignore[no-any-return]
+    # mypy does not see type[T] as Hashable (type objects are); the adapter returns Any
+    return _adapter(tp).validate_python(data)  # type: ignore[arg-type,no-any-return]
 
 
 def wire_float(value: float) -> float | str:

@@ -81,10 +81,11 @@ class S3ArtifactStore(ArtifactStore):
     ) -> None:
         self.bucket, self.prefix, self.region = bucket, prefix.strip("/"), region
         self._base = f"{self.prefix}/" if self.prefix else ""  # prepended to every key
-        self._options = {"endpoint_url": endpoint_url, "region_name": region,
-                         "config": RETRIES}
+        self._options: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": region,
+                                         "config": RETRIES}
         self._own_client = client is None
-        self._client = client or boto3.session.Session().client("s3", **self._options)
+        # Any: the caller may pass its own client (anything with boto3 S3 methods)
+        self._client: Any = client or boto3.session.Session().client("s3", **self._options)
         self._bucket_ready = False  # a race only costs a second HEAD; create tolerates it
         self._pid = os.getpid()
         self._inherited: list[Any] = []

@@ -243,7 +243,7 @@ class RemoteMetadataStore(RemoteRegistryStore, MetadataStore):
             want = min(PAGE, max_results - len(out))
             page = self._post("/runs/search", {**body, "max_results": want,
                                                "offset": offset + len(out)})
-            runs = load(list[Run], page["runs"])
+            runs: list[Run] = load(list[Run], page["runs"])
             out.extend(runs)
             if len(runs) < want:
                 break

@@ -125,7 +125,8 @@ class _Compiler:
             found = exists().where(*row)
             return ~found if c.op == "is null" else found
         if f.entity == "param":  # numbers compare num_value, strings str_value
-            nums = [float(v) for v in values if not isinstance(v, str)]
+            # None never gets here: the parser turns "= null" into IS NULL
+            nums = [float(v) for v in values if not isinstance(v, str)]  # type: ignore[arg-type]
             strs = [v for v in values if isinstance(v, str)]
             parts = [self.test(t.c.num_value, positive_op, nums)] if nums else []
             parts += [self.test(t.c.str_value, positive_op, strs)] if strs else []
@@ -176,7 +177,7 @@ def compile_search(
     experiment_ids: Sequence[str], filter: Expr | None, order_by: Sequence[OrderBy], *,
     max_results: int | None, offset: int = 0, include_deleted: bool = False,
     deleted_only: bool = False, dialect_name: str, part: str = "all",
-) -> Select[tuple[str]]:
+) -> Select[str]:
     """SELECT of ``runs.id`` for one page of a search (the store loads the runs after).
 
     ``experiment_ids`` empty means every experiment. Ties always break on start time (newest

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, delete, func, select, update
 
@@ -124,11 +124,11 @@ class SqlMonitoringMixin(MonitorStore):
         if enabled is not UNSET:
             values["enabled"] = bool(enabled)
         if config is not UNSET:
-            values["config"] = json.dumps(dict(config))  # type: ignore[call-overload]
+            values["config"] = json.dumps(dict(cast(Mapping[str, Any], config)))
         if rules is not UNSET:
-            values["rules"] = json.dumps(list(rules))  # type: ignore[call-overload]
+            values["rules"] = json.dumps(list(cast(Sequence[str], rules)))
         if webhooks is not UNSET:
-            values["webhooks"] = json.dumps(list(webhooks))  # type: ignore[call-overload]
+            values["webhooks"] = json.dumps(list(cast(Sequence[str], webhooks)))
 
         def txn(conn: Connection) -> Monitor:
             stmt = update(s.monitors).where(mo.name == name)
@@ -264,9 +264,9 @@ class SqlMonitoringMixin(MonitorStore):
             if when is not UNSET:
                 values[key] = None if when is None else to_ms(when)  # type: ignore[arg-type]
         if notifications is not UNSET:
-            values["notifications"] = int(notifications)  # type: ignore[call-overload]
+            values["notifications"] = int(cast(int, notifications))
         if detail is not UNSET:
-            values["detail"] = json.dumps(dict(detail), default=str)  # type: ignore[call-overload]
+            values["detail"] = json.dumps(dict(cast(Mapping[str, Any], detail)), default=str)
 
         def txn(conn: Connection) -> Alert:
             if values:

@@ -12,7 +12,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 from sqlalchemy import exc as sa_exc
@@ -59,6 +59,14 @@ _CHUNK = 500  # ids per IN (...) clause
 def _chunks(items: Sequence[T], n: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+class _SearchScope(TypedDict):
+    """The `compile_search` keywords every page of one `search_runs` call shares."""
+
+    include_deleted: bool
+    deleted_only: bool
+    dialect_name: str
 
 
 def latest_rows(metric_rows: Sequence[MetricRow]) -> list[MetricRow]:
@@ -399,7 +407,7 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         conn.execute(s.metrics.insert(), [dict(zip(cols, r, strict=True)) for r in rows])
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, ParamValue]) -> None:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for key, value in sorted(params.items()):
             encoded, str_value, num_value = _param_columns(value)
             rows.append({"run_id": run_id, "key": key, "value": encoded,
@@ -510,8 +518,8 @@ class SqlMetadataStore(SqlRegistryMixin, SqlIdentityMixin, SqlDeploymentMixin,
         order_by: Sequence[OrderBy] = (), max_results: int = 100, offset: int = 0,
         include_deleted: bool = False, deleted_only: bool = False,
     ) -> list[Run]:
-        args = {"include_deleted": include_deleted, "deleted_only": deleted_only,
-                "dialect_name": self.engine.dialect.name}
+        args: _SearchScope = {"include_deleted": include_deleted, "deleted_only": deleted_only,
+                              "dialect_name": self.engine.dialect.name}
         exps, orders = list(experiment_ids), list(order_by)
 
         def page_ids(conn: Connection) -> list[str]:
