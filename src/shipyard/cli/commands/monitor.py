@@ -266,7 +266,7 @@ def report(reference: str, current: str, out: str, json_out: str | None,
            columns: tuple[str, ...], categorical: tuple[str, ...], method: str,
            title: str) -> None:
     """Drift and data quality of CURRENT against REFERENCE as a self-contained HTML file."""
-    from shipyard.monitoring import monitoring_report
+    from shipyard.monitoring import DriftReport, monitoring_report
 
     rep = monitoring_report(reference, current, title=title, method=method,
                             columns=list(columns) or None, categorical=list(categorical))
@@ -276,7 +276,7 @@ def report(reference: str, current: str, out: str, json_out: str | None,
 
         Path(json_out).write_text(rep.to_json(indent=1), encoding="utf-8")
     drift = rep.drift
-    assert drift is not None
+    assert isinstance(drift, DriftReport)  # monitoring_report always computes a DriftReport
     click.echo(f"{len(drift.drifted_columns)} of {len(drift.compared)} columns drifted "
                f"(share {fmt(drift.drift_share)}): {', '.join(drift.drifted_columns) or '-'}")
     click.echo(f"wrote {out}" + (f" and {json_out}" if json_out else ""))

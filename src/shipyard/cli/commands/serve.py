@@ -69,11 +69,11 @@ def serve(models: tuple[str, ...], host: str | None, port: int | None, workers: 
     # prediction-log file it wrote; the system allocator hands them back (malloc_trim after
     # each file), which keeps a loaded server ~40 MB smaller. Set before pyarrow loads.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    overrides = {"serve_host": host, "serve_port": port, "serve_workers": workers,
-                 "serve_max_batch_size": max_batch_size,
-                 "serve_max_latency_ms": max_latency_ms,
-                 "serve_reload_interval": reload_interval,
-                 "serve_log_predictions": log_predictions, "serve_access_log": access_log}
+    overrides: dict[str, object] = {
+        "serve_host": host, "serve_port": port, "serve_workers": workers,
+        "serve_max_batch_size": max_batch_size, "serve_max_latency_ms": max_latency_ms,
+        "serve_reload_interval": reload_interval,
+        "serve_log_predictions": log_predictions, "serve_access_log": access_log}
     if models:
         overrides["serve_models"] = list(models)
     settings = _settings(**overrides)

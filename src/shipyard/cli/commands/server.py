@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TypedDict
 
 import click
+
+
+class _UvicornOptions(TypedDict):
+    """The ``uvicorn.run`` keywords shared by the one-process and the multi-worker paths."""
+
+    host: str
+    port: int
+    log_level: str
+    root_path: str
+    forwarded_allow_ips: str | None
+    timeout_graceful_shutdown: int
 
 
 @click.command("server")
@@ -44,8 +56,9 @@ def server(host: str, port: int, workers: int, auth: bool | None, root_path: str
         raise MissingDependencyError(msg, hint="pip install 'shipyard[server]'") from exc
     from shipyard.client import Client
 
-    options = {"host": host, "port": port, "log_level": log_level, "root_path": root_path,
-               "forwarded_allow_ips": forwarded_allow_ips, "timeout_graceful_shutdown": 10}
+    options: _UvicornOptions = {
+        "host": host, "port": port, "log_level": log_level, "root_path": root_path,
+        "forwarded_allow_ips": forwarded_allow_ips, "timeout_graceful_shutdown": 10}
     client = Client()  # fails fast on bad settings, and migrates an empty database once
     enabled = client.settings.auth if auth is None else auth
     click.echo(f"Shipyard server on http://{host}:{port} ({workers} worker(s), auth "
