@@ -114,7 +114,7 @@ def _versions(modules: tuple[str, ...]) -> dict[str, str]:
 
 
 def _jsonable(values: list[Any]) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for v in values:
         if isinstance(v, float) and v != v:  # NaN
             out.append(None)
@@ -140,7 +140,7 @@ def _example_to_json(example: Any) -> dict[str, Any]:
                 "data": [_jsonable(frame[c].tolist()) for c in frame.columns]}
     arr = np.asarray(_to_numpy(example))[:MAX_EXAMPLE_ROWS]
     data = arr.astype(object).tolist() if arr.dtype.kind != "f" else \
-        np.where(np.isnan(arr), None, arr).tolist()
+        np.where(np.isnan(arr), None, arr).tolist()  # type: ignore[call-overload]  # NaN -> None
     return {"type": "ndarray", "dtype": str(arr.dtype), "shape": list(arr.shape), "data": data}
 
 
@@ -235,7 +235,7 @@ class ModelService:
             requirements = _requirements(versions, list(extra_requirements or []))
             (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
             run = self.tracking.get_run(run_id)
-            manifest = {
+            manifest: dict[str, Any] = {
                 "format_version": FORMAT_VERSION, "flavor": saved_flavor,
                 "source_flavor": source, "flavor_options": options,
                 "created_at": utc_now().isoformat(), "python_version": platform.python_version(),

@@ -112,7 +112,8 @@ def _type_of_series(name: str, col: pd.Series[Any]) -> str:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
     if pd.api.types.is_numeric_dtype(dtype):
-        return str(np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype))
+        # pandas-stubs: an ExtensionDtype is no DTypeLike, but those here have numpy_dtype
+        return str(np.dtype(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype))  # type: ignore[arg-type]
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
         values = col.dropna()
         if all(isinstance(v, str) for v in values.head(1000)):
@@ -244,7 +245,8 @@ def _cast_series(name: str, col: pd.Series[Any], want: str) -> pd.Series[Any]:
     elif col.isna().any():  # a nullable extension dtype holding pd.NA
         values = col.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        values = col.to_numpy(dtype=dtype.numpy_dtype)
+        # pandas-stubs: ExtensionDtype lacks numpy_dtype; the numeric ones here all have it
+        values = col.to_numpy(dtype=dtype.numpy_dtype)  # type: ignore[attr-defined]
     if target.kind in "iu" and values.dtype.kind == "f":
         bad = ~np.isfinite(values) | (values != np.round(values))
         if bad.any():

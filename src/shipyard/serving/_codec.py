@@ -184,8 +184,9 @@ def _matrix(rows: Any, spec: InputSpec, model: PyFuncModel, *, maybe_bool: bool)
     return model.prepare(arr)
 
 
-def _frame(rows: list[list[Any]] | None, columns: Sequence[str], model: PyFuncModel,
+def _frame(rows: list[list[Any]], columns: Sequence[str], model: PyFuncModel,
            data: dict[str, Any] | None = None) -> Any:
+    """``rows`` as a frame with ``columns``, or, given ``data``, the frame of those columns."""
     import pandas as pd
 
     if data is not None:
@@ -293,7 +294,7 @@ def from_columns(data: dict[str, Any], spec: InputSpec, model: PyFuncModel, *,
             arr = None
         if arr is not None and arr.ndim == 2 and arr.dtype.kind in "iuf":
             return model.prepare(np.ascontiguousarray(arr))
-    return _frame(None, (), model, data=data)
+    return _frame([], (), model, data=data)
 
 
 def _empty() -> InvalidArgumentError:

@@ -39,7 +39,7 @@ def describe_dataframe(frame: Any, *, name: str, context: str | None,
                       where="log_input")
     h = hashlib.sha256()
     h.update(repr(list(map(str, frame.columns))).encode())
-    h.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return DatasetInput(name=name, digest=h.hexdigest()[:32], context=context, source=source,
                         schema={str(c): str(t) for c, t in frame.dtypes.items()},
                         num_rows=len(frame))
