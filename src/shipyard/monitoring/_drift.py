@@ -341,9 +341,9 @@ def _categorical_drift(ref: CategoricalReference, series: Any) -> dict[str, Any]
     order = sorted(range(len(labels)), key=lambda i: -max(ref_props[i], cur_props[i]))
     shown = order[:_CHART_CATEGORIES]
     rest = order[_CHART_CATEGORIES:]
-    chart = {"type": "categories", "labels": [labels[i] for i in shown],
-             "reference": [float(ref_props[i]) for i in shown],
-             "current": [float(cur_props[i]) for i in shown]}
+    chart: dict[str, Any] = {"type": "categories", "labels": [labels[i] for i in shown],
+                             "reference": [float(ref_props[i]) for i in shown],
+                             "current": [float(cur_props[i]) for i in shown]}
     if rest:
         chart["labels"].append(f"({len(rest)} more)")
         chart["reference"].append(float(sum(ref_props[i] for i in rest)))
@@ -423,9 +423,10 @@ def assemble(profile: ReferenceProfile, names: list[str], results: list[dict[str
         raw = None if stats is None else stats[f"{m}_pvalue" if m in TESTS else (
             "wasserstein_normed" if m == "wasserstein" else m)]
         chosen.append((name, m, raw))
-    tested = [i for i, (_, m, raw) in enumerate(chosen) if m in TESTS and raw is not None]
-    adjusted = dict(zip(tested, _stats.benjamini_hochberg([chosen[i][2] for i in tested])
-                        if fdr else [chosen[i][2] for i in tested], strict=True))
+    tested = {i: raw for i, (_, m, raw) in enumerate(chosen) if m in TESTS and raw is not None}
+    pvalues = list(tested.values())
+    adjusted = dict(zip(tested, _stats.benjamini_hochberg(pvalues) if fdr else pvalues,
+                        strict=True))
     out = []
     for i, ((name, m, raw), res) in enumerate(zip(chosen, results, strict=True)):
         ref = profile.columns[name]

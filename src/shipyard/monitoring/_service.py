@@ -319,7 +319,7 @@ class MonitoringService:
                  else cfg.start_ms if cfg.start_ms is not None
                  else to_ms(monitor.created_at) // step * step)
         limit = to_ms(now)
-        out = []
+        out: list[tuple[int, int]] = []
         while begin + step <= limit and len(out) < max_windows:
             out.append((begin, begin + step))
             begin += step
