@@ -505,8 +505,8 @@ class ServingApp:
         if tail:
             msg = f"No route {'/' + '/'.join(parts)!r}."
             raise HttpError(404, "not-found", msg, "GET /openapi.json lists the routes")
-        served = self.host.current(parts[2])
-        await _respond(send, 200, dumps(_v2_metadata(served)), rid)
+        current = self.host.current(parts[2])
+        await _respond(send, 200, dumps(_v2_metadata(current)), rid)
         return 200
 
     async def _feedback(self, receive: Receive, send: Send, headers: dict[str, str],

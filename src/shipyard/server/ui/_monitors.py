@@ -40,7 +40,7 @@ def monitors(p: PageDep) -> Response:
     service = p.client.monitoring
     items = service.list_monitors()
     latest = {m.name: service.latest_values(m.name) for m in items}
-    firing = defaultdict(int)
+    firing: defaultdict[str, int] = defaultdict(int)
     for alert in service.list_alerts(state="firing", max_results=1000):
         firing[alert.monitor] += 1
     return p.render("monitors.html", section="monitors", monitors=items, latest=latest,

@@ -229,7 +229,7 @@ def compare(p: PageDep) -> Response:
     overlays = {key: [{"run": r.id, "name": r.name,
                        **series(tracking.get_metric_history(r.id, key), per_series)}
                       for r in runs if key in r.metrics] for key in chosen}
-    attributes = [
+    attributes: list[dict[str, Any]] = [
         {"key": "experiment", "values": [experiments[r.experiment_id].name for r in runs]},
         {"key": "status", "values": [r.status.value for r in runs]},
         {"key": "duration_s", "values": [r.duration_s for r in runs]},
