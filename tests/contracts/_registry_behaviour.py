@@ -165,6 +165,22 @@ class RegistryBehaviour:
         assert [e.actor for e in events] == [actor, actor, alias_actor, actor, actor]
         assert reg.history(name, max_results=1) == events[-1:]
 
+    def test_setting_a_tag_to_its_value_is_not_a_second_event(self, client: Client,
+                                                               name: str) -> None:
+        """A PUT retried after a lost answer (client mode retries tag writes) must not leave
+        two events for one change."""
+        self.log(name, {"auc": 0.9})
+        reg = client.registry
+        for _ in range(2):
+            reg.set_model_tag(name, "team", "ml")
+            reg.set_version_tag(name, 1, "validated", "yes")
+        reg.set_model_tag(name, "team", "risk")  # a real change is still recorded
+        changes = [(e.action, e.detail.get("from"), e.detail.get("to"))
+                   for e in reg.history(name) if e.action.endswith("tag_set")]
+        assert changes == [("model.tag_set", None, "ml"), ("version.tag_set", None, "yes"),
+                           ("model.tag_set", "ml", "risk")]
+        assert reg.get_registered_model(name).tags["team"] == "risk"
+
     # -- promotion ------------------------------------------------------------------------
     def test_promotion_moves_the_alias_only_when_every_rule_holds(self, client: Client,
                                                                   name: str) -> None:

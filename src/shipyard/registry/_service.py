@@ -4,7 +4,8 @@ trail and webhooks.
 It validates input, applies policy (version numbers, lineage capture, who-did-what) and
 delegates storage to the `ModelStore` and `AuditStore` ports. Every change is audited; an
 alias move that loses a race is audited too (``outcome: conflict``) before the error is
-re-raised.
+re-raised. Setting a tag to the value it already has changes nothing and is not audited, so
+a request retried after a lost answer leaves one event.
 """
 
 from __future__ import annotations
@@ -193,7 +194,10 @@ class RegistryService:
     def set_model_tag(self, name: str, key: str, value: Any, *, actor: str | None = None,
                       reason: str | None = None) -> RegisteredModel:
         tags = _clean_tags({key: value})
-        before = self.store.get_registered_model(name).tags.get(key)
+        current = self.store.get_registered_model(name)
+        before = current.tags.get(key)
+        if key in current.tags and before == tags[key]:
+            return current  # nothing changes: no write, no audit event (a retried PUT)
         model = self.store.update_registered_model(name, set_tags=tags)
         self._record("model.tag_set", name, actor, key=key, reason=reason,
                      **{"from": before, "to": tags[key]})
@@ -286,6 +290,8 @@ class RegistryService:
                         actor: str | None = None, reason: str | None = None) -> ModelVersion:
         tags = _clean_tags({key: value})
         before = self.get_model_version(name, version)
+        if key in before.tags and before.tags[key] == tags[key]:
+            return before  # nothing changes: no write, no audit event (a retried PUT)
         mv = self.store.update_model_version(name, before.version, set_tags=tags)
         self._record("version.tag_set", name, actor, version=mv.version, key=key,
                      reason=reason, **{"from": before.tags.get(key), "to": tags[key]})
