@@ -249,12 +249,14 @@ class MonitoringService:
             err = invalid("window", window, f"a window start (datetime) or a count of windows "
                           f"back from the latest, 0 to {MAX_REPORT_BACK - 1}", where="report")
             raise err
-        found = self.store.list_monitor_results(monitor.name, max_results=window + 1)
-        if len(found) <= window:
-            msg = (f"Monitor {monitor.name!r} has {len(found)} evaluated windows; there is no "
+        found = self.store.list_monitor_results(monitor.name, max_results=1,
+                                                skip_newest=window)
+        if not found:
+            count = len(self.store.list_monitor_results(monitor.name, max_results=window))
+            msg = (f"Monitor {monitor.name!r} has {count} evaluated windows; there is no "
                    f"window {window} back from the latest.")
             raise NotFoundError(msg, hint=f"run it: `shipyard monitor run {monitor.name}`"
-                                if not found else "use a smaller count")
+                                if not count else "use a smaller count")
         return found[0]
 
     def _history(self, monitor: Monitor, until: datetime) -> list[dict[str, Any]]:

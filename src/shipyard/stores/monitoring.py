@@ -58,10 +58,11 @@ class MonitorStore(abc.ABC):
 
     @abc.abstractmethod
     def list_monitor_results(self, name: str, *, start: datetime | None = None,
-                             end: datetime | None = None,
-                             max_results: int = 1000) -> list[MonitorResult]:
+                             end: datetime | None = None, max_results: int = 1000,
+                             skip_newest: int = 0) -> list[MonitorResult]:
         """Results with ``start <= window_start < end``, oldest first, at most
-        ``max_results`` of the newest."""
+        ``max_results`` of the newest after skipping the ``skip_newest`` newest (so a
+        report N windows back reads one result, not N + 1)."""
 
     @abc.abstractmethod
     def get_monitor_values(self, name: str, keys: Sequence[str] | None = None, *,

@@ -164,6 +164,11 @@ class MonitorStoreContract:
         assert [r.summary["i"] for r in got] == [1, 2, 3]
         newest = store.list_monitor_results(monitor.name, max_results=2)
         assert [r.summary["i"] for r in newest] == [3, 4]
+        back = store.list_monitor_results(monitor.name, max_results=2, skip_newest=1)
+        assert [r.summary["i"] for r in back] == [2, 3]
+        assert store.list_monitor_results(monitor.name, max_results=1, skip_newest=4)[
+            0].summary["i"] == 0
+        assert store.list_monitor_results(monitor.name, skip_newest=5) == []
 
     def test_values_filter_by_key(self, store: Any, monitor: Monitor) -> None:
         for i in range(3):

@@ -183,15 +183,16 @@ class SqlMonitoringMixin(MonitorStore):
         self._write(txn)
 
     def list_monitor_results(self, name: str, *, start: datetime | None = None,
-                             end: datetime | None = None,
-                             max_results: int = 1000) -> list[MonitorResult]:
+                             end: datetime | None = None, max_results: int = 1000,
+                             skip_newest: int = 0) -> list[MonitorResult]:
         def read(conn: Connection) -> list[MonitorResult]:
             q = select(s.monitor_results).where(mr.monitor == name)
             if start is not None:
                 q = q.where(mr.window_start >= to_ms(start))
             if end is not None:
                 q = q.where(mr.window_start < to_ms(end))
-            rows = conn.execute(q.order_by(mr.window_start.desc()).limit(max_results)).all()
+            rows = conn.execute(q.order_by(mr.window_start.desc()).limit(max_results)
+                                .offset(skip_newest)).all()
             return [MonitorResult(
                 monitor=r.monitor, window_start=from_ms(r.window_start),  # type: ignore[arg-type]
                 window_end=from_ms(r.window_end),  # type: ignore[arg-type]
