@@ -175,3 +175,49 @@ def test_an_example_with_text_columns_stores_no_arrays(zoo: Zoo) -> None:
     loaded = zoo.client.models.load_model(uri, lazy=True)
     assert "compiled" not in loaded.metadata["flavor_options"]
     assert loaded.predict(frame.head(3)).tolist() == model.predict(frame.head(3)).tolist()
+
+
+SLIM_IMAGE = textwrap.dedent('''
+    import json, sys
+
+    class NotInstalled:  # a serving image without scikit-learn, pandas or joblib
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("sklearn", "pandas", "joblib", "scipy"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, NotInstalled())
+    import numpy as np
+    from shipyard.client import Client
+    from shipyard.errors import ShipyardError
+    from shipyard.serving import ModelHost
+
+    with Client(home=sys.argv[1]) as client:
+        host = ModelHost.from_client(client, ["rf=models:/rf@champion"])
+        host.load()
+        predictor = host.current("rf").predictor
+        pred, _ = predictor.both(np.zeros((3, 4)))
+        try:
+            predictor.both(np.array([[np.nan, 0.0, 0.0, 0.0]]))
+            outcome = "answered"
+        except ShipyardError as exc:
+            outcome = [exc.code, exc.message, exc.hint]
+        print(json.dumps({"pred": pred.tolist(), "nan": outcome}))
+''')
+
+
+def test_a_server_without_scikit_learn_answers_finite_rows_and_explains_the_rest(
+        zoo: Zoo) -> None:
+    """A slim image (no scikit-learn, pandas, joblib) serves compiled models; a row only the
+    estimator could score gets a 400-class error naming why, not a crash."""
+    out = subprocess.run(
+        [sys.executable, "-c", SLIM_IMAGE, str(zoo.client.settings.home_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+        cwd=Path(__file__).parent)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["pred"] == zoo.rf.predict(np.zeros((3, 4))).tolist()
+    code, message, hint = got["nan"]
+    assert code == "prediction-failed"
+    assert "cannot load the estimator" in message
+    assert "shipyard[sklearn]" in hint

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from shipyard.errors import PredictionError
 from shipyard.models import _compiled
 
 if TYPE_CHECKING:
@@ -89,7 +90,23 @@ class Predictor:
         return self.model.prepare(data)
 
     def _native(self, x: Any) -> Any:
-        """What the flavor's own predict takes: a DataFrame for frame-fitted estimators."""
+        """What the flavor's own predict takes: a DataFrame for frame-fitted estimators.
+
+        With compiled arrays the estimator may not be loaded yet (nor its libraries
+        installed: a slim serving image); a request that needs it loads it now, and if
+        that cannot work the request gets a `PredictionError` (400) saying why."""
+        if self.compiled is not None and not self.model.loaded:
+            try:
+                self.model.native  # noqa: B018  (loads it, once)
+                if self.frame:
+                    import pandas  # noqa: F401
+            except ImportError as exc:
+                msg = ("This input has a value the model's compiled arrays cannot take (NaN, "
+                       "infinity or beyond float32), and this server cannot load the "
+                       f"estimator that would decide it: {exc}.")
+                raise PredictionError(msg, hint="send finite values, or install the model's "
+                                      "libraries on the server (pip install "
+                                      "'shipyard[sklearn]')") from exc
         if self.frame and type(x).__module__ == "numpy":
             import pandas as pd
 
