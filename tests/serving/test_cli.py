@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from tests.serving.conftest import COLS, Zoo, wait_ready
+from tests.serving.conftest import COLS, Zoo, register, wait_ready
 
 from shipyard.cli.main import cli
 from shipyard.testing.server import clean_env, free_port
@@ -189,3 +189,52 @@ def test_forked_workers_are_replaced_when_killed_and_stop_on_sigterm(zoo: Zoo,
     import psutil
 
     assert not [p for p in second if psutil.pid_exists(p)]  # stopped and reaped
+
+
+@pytest.mark.slow
+def test_admin_reload_reaches_every_forked_worker_and_a_replacement_catches_up(
+        zoo: Zoo, tmp_path: Path) -> None:
+    """Each worker holds its own copy of the models: POST /admin/reload on one must switch
+    them all (polling off here), and a worker forked after the switch must not serve the
+    version the parent loaded at start-up."""
+    from sklearn.linear_model import LogisticRegression
+
+    name = "reloaded"
+    first = register(zoo.client, name, zoo.lr, zoo.frame(), alias="champion")
+    proc, url, log = _start(zoo, tmp_path, f"models:/{name}@champion", "--workers", "2",
+                            "--reload-interval", "0", "--no-log-predictions",
+                            "--no-access-log")
+    predict = f"{url}/v1/models/{name}/predict"
+
+    def versions_by_worker(rounds: int = 200) -> dict[str, set[int]]:
+        seen: dict[str, set[int]] = {}
+        for _ in range(rounds):  # new connections, so both workers answer
+            r = httpx.post(predict, json=[ROW])
+            assert r.status_code == 200, r.text
+            seen.setdefault(_worker_of(r), set()).add(r.json()["version"])
+            if len(seen) == 2 and rounds > 50:
+                rounds = 50
+        return seen
+
+    try:
+        assert {v for vs in versions_by_worker().values() for v in vs} == {first}
+        flipped = LogisticRegression().fit(zoo.X, 1 - zoo.y)
+        second = register(zoo.client, name, flipped, zoo.frame(), alias="champion")
+        reply = httpx.post(f"{url}/admin/reload", timeout=60)
+        assert reply.status_code == 200, reply.text
+        deadline = time.monotonic() + 30
+        while True:  # the sibling reloads in the background after its signal
+            seen = versions_by_worker()
+            if len(seen) == 2 and all(vs == {second} for vs in seen.values()):
+                break
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.2)
+        victim = min(_workers(proc, 2))
+        os.kill(victim, signal.SIGKILL)
+        replaced = _workers(proc, 2, other_than={victim})
+        assert replaced
+        seen = versions_by_worker()
+        assert {v for vs in seen.values() for v in vs} == {second}, seen
+    finally:
+        code = _stop(proc)
+    assert code == 0, log.read_text()

@@ -28,12 +28,14 @@ def create_serving_app(host: ModelHost, *, settings: Settings | None = None,
                        agent: DeploymentAgent | None = None, auth: AuthService | None = None,
                        load_in_background: bool = True,
                        on_close: Callable[[], None] | None = None,
-                       freeze_gc: bool = False) -> ServingApp:
+                       freeze_gc: bool = False,
+                       on_reload: Callable[[], None] | None = None) -> ServingApp:
     """The ASGI app serving ``host``'s models. ``metrics`` must be the observer the host
     reports to (`build_host` wires both); limits come from ``settings`` (default: the
     defaults of every serve_* setting). ``on_close`` runs at shutdown (close the client).
     ``freeze_gc`` (for a process of its own, as ``shipyard serve``) moves everything loaded
-    by then out of the garbage collector's sight."""
+    by then out of the garbage collector's sight. ``on_reload`` runs after each
+    ``POST /admin/reload`` (forked workers: tell the others)."""
     if settings is None:
         from shipyard.config import Settings
 
@@ -43,7 +45,7 @@ def create_serving_app(host: ModelHost, *, settings: Settings | None = None,
                       max_body_bytes=s.serve_max_body_bytes,
                       request_timeout=s.serve_request_timeout,
                       access_log=s.serve_access_log, load_in_background=load_in_background,
-                      on_close=on_close, freeze_gc=freeze_gc)
+                      on_close=on_close, freeze_gc=freeze_gc, on_reload=on_reload)
 
 
 def build_host(client: Any, targets: list[str], *, settings: Settings | None = None,

@@ -149,7 +149,8 @@ class ServingApp:
                  auth: AuthService | None = None, max_body_bytes: int = 64 * 1024 * 1024,
                  request_timeout: float = 30.0, access_log: bool = True,
                  load_in_background: bool = True,
-                 on_close: Callable[[], None] | None = None, freeze_gc: bool = False) -> None:
+                 on_close: Callable[[], None] | None = None, freeze_gc: bool = False,
+                 on_reload: Callable[[], None] | None = None) -> None:
         self.host = host
         self.logger = logger
         self.metrics = metrics or ServingMetrics()
@@ -160,6 +161,9 @@ class ServingApp:
         self.access = AccessLog() if access_log else None
         self.load_in_background = load_in_background
         self.on_close = on_close
+        self.on_reload = on_reload
+        """Called after ``POST /admin/reload``: a forked worker asks its siblings to check
+        their aliases too (each holds its own copy of the models)."""
         self.freeze_gc = freeze_gc
         self._ids = itertools.count(1)
         self._id_prefix = os.urandom(6).hex() + "-"
@@ -566,6 +570,8 @@ class ServingApp:
         changes = await asyncio.get_running_loop().run_in_executor(None, self.host.reload,
                                                                    name)
         self._openapi = None
+        if self.on_reload is not None:
+            self.on_reload()
         await _respond(send, 200, dumps({"models": changes}), rid)
         return 200
 

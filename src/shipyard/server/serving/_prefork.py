@@ -45,7 +45,7 @@ GIVE_UP_WINDOW = 10.0  # seconds: GIVE_UP_DEATHS deaths within this window and t
 SHUTDOWN_MARGIN = 5.0
 """Seconds past uvicorn's graceful timeout before SIGKILL: after draining connections a
 worker still runs its app's shutdown (the last prediction log file, the deployment record)."""
-_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -72,22 +72,33 @@ def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
         gc.collect(1)
         gc.freeze()
 
-        next_id = {"value": ""}
+        next_id = [""]  # the next worker's deployment id
+        forks = [0]
 
         def before_fork() -> str:
             # the worker's deployment id, chosen here so the parent can mark its record
             # stopped if it dies without doing so itself
-            next_id["value"] = new_id()
-            return next_id["value"]
+            next_id[0] = new_id()
+            forks[0] += 1
+            return next_id[0]
 
         def worker() -> None:
             import uvicorn
 
             client.after_fork()
-            agent.after_fork(next_id["value"])
+            agent.after_fork(next_id[0])
+            if forks[0] > workers:
+                # a replacement starts from the models loaded at start-up: an alias may have
+                # moved since (the other workers reloaded); catch up before serving
+                host.reload()
+            # SIGUSR1 from the parent: another worker answered POST /admin/reload; check the
+            # aliases here too (in a thread: a reload downloads and warms up a model)
+            signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(
+                target=host.reload, name="shipyard-reload", daemon=True).start())
             app = create_serving_app(host, settings=settings, logger=logger, metrics=metrics,
                                      agent=agent, auth=auth, on_close=client.close,
-                                     load_in_background=False, freeze_gc=True)
+                                     load_in_background=False, freeze_gc=True,
+                                     on_reload=lambda: os.kill(os.getppid(), signal.SIGUSR1))
             uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
 
         grace = float(options.get("timeout_graceful_shutdown") or 10) + SHUTDOWN_MARGIN
@@ -157,6 +168,7 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGUSR1, self._reload_all)
         try:
             for _ in range(self.count):
                 self.fork()
@@ -178,6 +190,13 @@ class Supervisor:
 
     def _stop(self, signum: int, frame: Any) -> None:
         self.stopping = True
+
+    def _reload_all(self, signum: int, frame: Any) -> None:
+        """A worker answered ``POST /admin/reload``: pass it on to every worker (the one that
+        asked finds its aliases unchanged)."""
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
 
     def _wait(self, timeout: float) -> None:
         with contextlib.suppress(InterruptedError):
@@ -264,7 +283,9 @@ class Supervisor:
         try:
             signal.set_wakeup_fd(-1)
             for signum in _SIGNALS:
-                signal.signal(signum, signal.SIG_DFL)
+                # SIGUSR1 ignored until the worker sets its handler (its default kills)
+                signal.signal(signum, signal.SIG_IGN if signum == signal.SIGUSR1
+                              else signal.SIG_DFL)
             os.close(self._wake_r)
             os.close(self._wake_w)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
