@@ -391,6 +391,26 @@ def test_deployments_page_lists_live_stale_and_stopped(ui: ApiClient,
     everything = ui.get("/deployments?stopped=1").text
     assert "stopped" in re.findall(r'data-state="(\w+)"', everything)
     assert len(ui.get("/api/v1/deployments?live=true").json()) == 1
+    assert 'data-server="http://a:8080"' not in page  # one process per URL: no server line
+
+
+def test_forked_workers_of_one_server_are_summed(ui: ApiClient, server_client: Client) -> None:
+    now = utc_now().replace(microsecond=0)
+    store = server_client.serving.store
+    model = (DeployedModel(name="churn", version=3, uri="models:/churn@champion"),)
+    for i, (pid, requests) in enumerate(((4101, 300), (4102, 120))):
+        store.create_deployment(Deployment(
+            id=f"{i + 7}" * 32, url="http://w:9090", host="box", pid=pid, models=model,
+            started_at=now, heartbeat_at=now, stats={"requests": requests, "errors": i}))
+    page = ui.get("/deployments").text
+    line = re.search(r'<p class="small" data-server="http://w:9090">(.*?)</p>', page)
+    assert line, page
+    text = re.sub(r"<[^>]+>", "", line.group(1))
+    assert "2 workers (pids 4101, 4102)" in text
+    assert "420 requests" in text
+    assert "1 errors in all" in text
+    for i in range(2):  # leave no live deployments behind for other tests
+        store.stop_deployment(f"{i + 7}" * 32, at=now)
 
 
 def test_missing_model_and_monitor_are_404_pages(ui: ApiClient) -> None:

@@ -1,5 +1,7 @@
 """The deployments page: every ``shipyard serve`` process that registered itself, live,
-stale or stopped, with what it serves, its request statistics and charts over time.
+stale or stopped, with what it serves, its request statistics and charts over time. The
+workers of one ``--workers N`` server (same host and URL) are listed each on its own, with
+their sums in a line per server above the table.
 
 A heartbeat's ``stats`` carries running totals (``requests``, ``errors``, ``rows``) and the
 lifetime latency percentiles (``latency_ms``); every heartbeat also stores a
@@ -96,6 +98,39 @@ def history_charts(samples: list[DeploymentSample], *,
     return out
 
 
+@dataclass
+class Server:
+    """The running workers of one ``shipyard serve --workers N`` (same host and URL), each a
+    deployment of its own: their totals added up."""
+
+    url: str
+    host: str
+    rows: list[Row]
+
+    @property
+    def requests(self) -> float:
+        return sum(r.requests or 0.0 for r in self.rows)
+
+    @property
+    def recent_rate(self) -> float:
+        return sum(r.recent_rate or 0.0 for r in self.rows)
+
+    @property
+    def errors(self) -> float:
+        return sum(r.errors or 0.0 for r in self.rows)
+
+
+def servers_of(rows: list[Row]) -> list[Server]:
+    """Groups of two or more live or stale rows sharing host and URL (forked workers)."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        if row.state != "stopped":
+            dep = row.deployment
+            groups.setdefault((dep.host or "", dep.url), []).append(row)
+    return [Server(url=url, host=host, rows=members)
+            for (host, url), members in groups.items() if len(members) > 1]
+
+
 @router.get("/deployments")
 def deployments(p: PageDep) -> Response:
     serving = p.client.serving
@@ -119,6 +154,7 @@ def deployments(p: PageDep) -> Response:
             {"since": since.isoformat(timespec="seconds"), "max_points": MAX_POINTS})
         rows.append(row)
     return p.render("deployments.html", section="deployments", rows=rows,
+                    servers=servers_of(rows),
                     show_stopped=show_stopped, stale_after=serving.stale_after,
                     window=window, windows=list(WINDOWS),
                     live=sum(r.state == "live" for r in rows),
