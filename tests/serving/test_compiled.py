@@ -221,3 +221,16 @@ def test_a_server_without_scikit_learn_answers_finite_rows_and_explains_the_rest
     assert code == "prediction-failed"
     assert "cannot load the estimator" in message
     assert "shipyard[sklearn]" in hint
+
+
+def test_arrays_checked_in_another_column_order_are_not_used(zoo: Zoo) -> None:
+    """The arrays were checked with the example's columns in signature order; if the
+    signature a server validates against ever differs, it must not feed them a matrix in
+    the wrong order (it falls back to the estimator)."""
+    model = zoo.client.models.load_model(_log(zoo, LogisticRegression().fit(X, Y)), lazy=True)
+    entry = model.metadata["flavor_options"]["compiled"]
+    assert entry["columns"] == COLS
+    entry["columns"] = list(reversed(COLS))
+    predictor = Predictor(model)
+    assert not predictor.enable_fast_path(X[:40])
+    assert predictor.path == "native"

@@ -293,7 +293,9 @@ def save(est: Any, folder: Path, example: Any) -> dict[str, Any] | None:
         return None
     with (folder / FILE).open("wb") as out:
         np.savez(out, **arrays)
-    return {**meta, "file": FILE}
+    # the column order the arrays were checked in: a server only uses them when its
+    # validated input comes in that order
+    return {**meta, "file": FILE, "columns": columns}
 
 
 def _numeric(example: Any) -> tuple[Any, list[str]]:

@@ -227,7 +227,8 @@ class Predictor:
     def _enable_compiled(self, example: Any) -> bool:
         meta = self.compiled
         assert meta is not None
-        if int(meta["width"]) != example.shape[1]:
+        if int(meta["width"]) != example.shape[1] or (
+                meta.get("columns") and self.names and meta["columns"] != self.names):
             return False
         try:
             fast = _compiled.load(self.model.folder, meta)
