@@ -97,3 +97,34 @@ def test_unreachable_endpoint_raises_backend_unavailable(aws_env: S3Server) -> N
     with pytest.raises(BackendUnavailableError, match="unreachable") as info:
         store.exists("k")
     assert info.value.retryable
+
+
+def test_a_forked_child_talks_to_s3_over_connections_of_its_own(aws_env: S3Server,
+                                                                   bucket: str) -> None:
+    """``shipyard serve --workers N`` forks after the parent used the store (the model was
+    downloaded): the worker must get a client of its own and both must keep working."""
+    import os
+
+    settings = Settings(s3_endpoint_url=aws_env.endpoint_url, s3_region="us-east-1")
+    store = S3ArtifactStore.from_uri(f"s3://{bucket}/fork/{uuid.uuid4().hex[:8]}", settings)
+    store.put("parent.txt", io.BytesIO(b"before the fork"))  # the pool holds a connection
+    inherited = store._client
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            store.after_fork()
+            fresh = store._client is not inherited
+            with store.open("parent.txt") as f:
+                ok = f.read() == b"before the fork"
+            store.put("child.txt", io.BytesIO(b"from the worker"))
+            code = 0 if fresh and ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store._client is inherited
+    with store.open("child.txt") as f:
+        assert f.read() == b"from the worker"
+    store.put("parent-again.txt", io.BytesIO(b"still fine"))
+    assert store.exists("parent-again.txt")
