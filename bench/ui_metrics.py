@@ -21,12 +21,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from ui import timed  # bench/ui.py: warm-up, then p50 / p90 of `repeat` calls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,17 +59,6 @@ def fill(home: Path, runs: int, metrics: int, steps: int) -> str:
                 log(f"  {i + 1:,} runs ({(i + 1) * metrics * steps / done:,.0f} points/s, "
                     f"~{done / (i + 1) * (runs - i - 1):.0f} s left)")
         return exp.id
-
-
-def timed(fn: Any, repeat: int) -> dict[str, float]:
-    fn()  # warm-up
-    xs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        xs.append((time.perf_counter() - t) * 1000)
-    xs.sort()
-    return {"p50_ms": statistics.median(xs), "p90_ms": xs[max(0, int(0.9 * len(xs)) - 1)]}
 
 
 def measure(home: Path, exp_id: str, repeat: int) -> dict[str, Any]:
