@@ -68,16 +68,12 @@ def export(est: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         if coef.dtype.kind != "f":
             return None
         meta["kind"] = "linear"
-        meta["classifier"] = classes is not None
         return meta, {"coef": coef, "intercept": np.asarray(est.intercept_, dtype=coef.dtype)}
     if name in _FORESTS and module.startswith(("sklearn.ensemble", "sklearn.tree")):
         if getattr(est, "n_outputs_", 1) != 1:
             return None
-        meta["kind"] = "trees"
-        meta["classifier"] = classes is not None
-        arrays = _pack_trees(est, classifier=classes is not None)
-        meta["depth"] = int(arrays.pop("depth"))
-        meta["single"] = not hasattr(est, "estimators_")
+        arrays, depth = _pack_trees(est, classifier=classes is not None)
+        meta.update(kind="trees", depth=depth, single=not hasattr(est, "estimators_"))
         return meta, arrays
     return None
 
@@ -95,8 +91,9 @@ def _labels(classes: Any) -> tuple[list[Any], str] | None:
     return None
 
 
-def _pack_trees(est: Any, *, classifier: bool) -> dict[str, Any]:
-    """Every tree in one set of flat node arrays (leaves point at themselves)."""
+def _pack_trees(est: Any, *, classifier: bool) -> tuple[dict[str, Any], int]:
+    """Every tree in one set of flat node arrays (leaves point at themselves), and the
+    depth of the deepest tree (how many levels a walk takes)."""
     import numpy as np
 
     estimators = getattr(est, "estimators_", None)
@@ -119,9 +116,9 @@ def _pack_trees(est: Any, *, classifier: bool) -> dict[str, Any]:
         values = np.concatenate([t.value[:, 0, :n_classes] for t in trees])
     else:
         values = np.concatenate([t.value[:, 0, 0] for t in trees])
-    return {"children": np.concatenate(kids).reshape(-1), "feature": np.concatenate(features),
-            "threshold": below, "values": values, "roots": offsets.astype(np.intp),
-            "depth": max(int(t.max_depth) for t in trees)}
+    return ({"children": np.concatenate(kids).reshape(-1), "feature": np.concatenate(features),
+             "threshold": below, "values": values, "roots": offsets.astype(np.intp)},
+            max(int(t.max_depth) for t in trees))
 
 
 # -- rebuilding (numpy only) --------------------------------------------------------------
@@ -233,8 +230,9 @@ def _trees(arrays: dict[str, Any], classes: Any, *, depth: int, single: bool) ->
 def verify(fast: Both, predict: Callable[[Any], Any], proba: Callable[[Any], Any] | None,
            example: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
     """Whether ``fast`` gives ``predict``'s labels exactly and ``proba``'s probabilities to
-    ``rtol`` on the example's finite rows, each row alone, and 64 seeded random rows around
-    them (twice their spread, so trees take branches the example does not)."""
+    ``rtol`` on the example's first finite row alone, all its finite rows, and 64 seeded
+    random rows around them (twice their spread, so trees take branches the example does
+    not)."""
     import numpy as np
 
     x = example[np.isfinite(example).all(axis=1)]
@@ -285,7 +283,7 @@ def save(est: Any, folder: Path, example: Any) -> dict[str, Any] | None:
             meta["frame"] and [str(n) for n in est.feature_names_in_] != columns):
         return None
     as_native = _native_input(est, columns)
-    proba = getattr(est, "predict_proba", None) if meta["classifier"] else None
+    proba = getattr(est, "predict_proba", None) if "classes" in meta else None
     fast = build(meta, arrays)
     if not verify(fast, lambda x: est.predict(as_native(x)),
                   None if proba is None else (lambda x: proba(as_native(x))), matrix):

@@ -220,9 +220,7 @@ class Predictor:
         if not self._verify(fast, example):
             log.info("serving %s through its own predict (fast path not verified)", name)
             return False
-        self._width = width
-        self._fast, self.path, self.one_pass = fast, f"sklearn-{meta['kind']}", True
-        return True
+        return self._use(fast, f"sklearn-{meta['kind']}", width)
 
     def _enable_compiled(self, example: Any) -> bool:
         meta = self.compiled
@@ -237,8 +235,10 @@ class Predictor:
                         self.model.uri, exc)
             self.compiled = None
             return self.enable_fast_path(example)
-        self._width = int(meta["width"])
-        self._fast, self.path, self.one_pass = fast, f"sklearn-{meta['kind']}", True
+        return self._use(fast, f"sklearn-{meta['kind']}", int(meta["width"]))
+
+    def _use(self, fast: Both, path: str, width: int) -> bool:
+        self._fast, self.path, self._width, self.one_pass = fast, path, width, True
         return True
 
     def _enable_onnx(self, example: Any) -> bool:
@@ -246,12 +246,10 @@ class Predictor:
             fast = _onnx(self.model)
         except (ImportError, ValueError, RuntimeError):
             return False
-        self._width = example.shape[1]
         self._rtol = 1e-6  # float32 outputs of the same runtime, other thread settings
         if fast is None or not self._verify(fast, example):
             return False
-        self._fast, self.path, self.one_pass = fast, "onnxruntime", True
-        return True
+        return self._use(fast, "onnxruntime", example.shape[1])
 
     def _verify(self, fast: Both, example: Any) -> bool:
         model = self.model
