@@ -72,22 +72,12 @@ def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
         gc.collect(1)
         gc.freeze()
 
-        next_id = [""]  # the next worker's deployment id
-        forks = [0]
-
-        def before_fork() -> str:
-            # the worker's deployment id, chosen here so the parent can mark its record
-            # stopped if it dies without doing so itself
-            next_id[0] = new_id()
-            forks[0] += 1
-            return next_id[0]
-
-        def worker() -> None:
+        def worker(deployment_id: str, replacement: bool) -> None:
             import uvicorn
 
             client.after_fork()
-            agent.after_fork(next_id[0])
-            if forks[0] > workers:
+            agent.after_fork(deployment_id)
+            if replacement:
                 # a replacement starts from the models loaded at start-up: an alias may have
                 # moved since (the other workers reloaded); catch up before serving
                 host.reload()
@@ -103,7 +93,9 @@ def serve_prefork(client: Client, targets: list[str], *, workers: int, url: str,
 
         grace = float(options.get("timeout_graceful_shutdown") or 10) + SHUTDOWN_MARGIN
         with sock:
-            return Supervisor(worker, workers, grace=grace, before_fork=before_fork,
+            # the deployment ids are chosen by the parent, so it can mark a worker's record
+            # stopped if the worker dies without doing so itself
+            return Supervisor(worker, workers, grace=grace, new_token=new_id,
                               on_death=agent.mark_stopped).run()
 
 
@@ -142,19 +134,20 @@ def _check_threads() -> None:
 class Supervisor:
     """Forks ``count`` processes running ``target`` and keeps that many alive."""
 
-    def __init__(self, target: Any, count: int, *, grace: float,
-                 before_fork: Callable[[], str] | None = None,
+    def __init__(self, target: Callable[[str, bool], None], count: int, *, grace: float,
+                 new_token: Callable[[], str] = str,
                  on_death: Callable[[str], None] | None = None) -> None:
-        """``before_fork()`` returns a token for the next worker (its deployment id);
-        ``on_death(token)`` runs in the parent for a worker that died unexpectedly or was
-        killed at shutdown (not for one that exited after SIGTERM)."""
+        """Each worker runs ``target(token, replacement)``: a token from ``new_token()``
+        (its deployment id) and whether it replaces a worker that died. ``on_death(token)``
+        runs in the parent for a worker that died unexpectedly or was killed at shutdown
+        (not for one that exited after SIGTERM)."""
         self.target = target
         self.count = count
         self.grace = grace
-        self.before_fork = before_fork
+        self.new_token = new_token
         self.on_death = on_death
-        self.children: dict[int, float] = {}  # pid -> when forked
-        self.tokens: dict[int, str] = {}
+        self.children: dict[int, str] = {}  # pid -> token
+        self.forked = 0
         self.deaths: deque[float] = deque()
         self.stopping = False
         self._wake_r, self._wake_w = os.pipe()
@@ -174,10 +167,10 @@ class Supervisor:
                 self.fork()
             while not self.stopping:
                 self._wait(1.0)
-                for pid, status in self.reap():
+                for pid, status, token in self.reap():
                     if self.stopping:
                         break
-                    self._died(pid)
+                    self._died(pid, token)
                     if not self._replace(pid, status):
                         self.stop_all()
                         return 1
@@ -206,27 +199,27 @@ class Supervisor:
                 pass
 
     def fork(self) -> int:
+        token, replacement = self.new_token(), self.forked >= self.count
+        self.forked += 1
         # signals wait until the child has put its own handlers in place
-        token = self.before_fork() if self.before_fork is not None else ""
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         pid = os.fork()
         if pid == 0:
-            self._child()  # never returns
+            self._child(token, replacement)  # never returns
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-        self.children[pid] = time.monotonic()
-        self.tokens[pid] = token
+        self.children[pid] = token
         return pid
 
-    def _died(self, pid: int) -> None:
-        token = self.tokens.pop(pid, "")
+    def _died(self, pid: int, token: str) -> None:
         if token and self.on_death is not None:
             try:
                 self.on_death(token)
             except Exception:  # the parent must keep supervising whatever the store says
                 log.exception("after worker %d died", pid)
 
-    def reap(self) -> list[tuple[int, int]]:
-        """The children that exited since the last call, as (pid, exit code or -signal)."""
+    def reap(self) -> list[tuple[int, int, str]]:
+        """The children that exited since the last call, as (pid, exit code or -signal,
+        token)."""
         out = []
         while True:
             try:
@@ -235,9 +228,10 @@ class Supervisor:
                 break
             if pid == 0:
                 break
-            if self.children.pop(pid, None) is not None:
+            token = self.children.pop(pid, None)
+            if token is not None:
                 _forget_metrics(pid)
-                out.append((pid, os.waitstatus_to_exitcode(status)))
+                out.append((pid, os.waitstatus_to_exitcode(status), token))
         return out
 
     def _replace(self, pid: int, code: int) -> bool:
@@ -273,12 +267,11 @@ class Supervisor:
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            self.children.pop(pid, None)
             _forget_metrics(pid)
-            self._died(pid)
+            self._died(pid, self.children.pop(pid))
 
     # -- a worker ---------------------------------------------------------------------
-    def _child(self) -> None:
+    def _child(self, token: str, replacement: bool) -> None:
         code = 1
         try:
             signal.set_wakeup_fd(-1)
@@ -290,7 +283,7 @@ class Supervisor:
             os.close(self._wake_w)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
             _die_with_parent(self.parent)
-            self.target()
+            self.target(token, replacement)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
