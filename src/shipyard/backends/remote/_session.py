@@ -95,10 +95,13 @@ class RemoteSession:
             auth = httpx.BasicAuth(username, password or "")
         self._own_client = http_client is None
         self._headers, self._auth = headers, auth
-        self.http = http_client if http_client is not None else self._new_client()
-        self.http.headers.update(headers)
-        if auth is not None:
-            self.http.auth = auth
+        if http_client is None:
+            http_client = self._new_client()
+        else:  # a caller's client (tests): it gets the same headers and credentials
+            http_client.headers.update(headers)
+            if auth is not None:
+                http_client.auth = auth
+        self.http = http_client
         # A client nobody closed (e.g. a CLI command's) still closes its sockets when the
         # stores using it are garbage collected.
         self._finalizer = weakref.finalize(self, self.http.close)
